@@ -36,7 +36,7 @@ class ResultsError(SuiteError):
     """A results directory that cannot be used as asked."""
 
 
-def unknown(kind: str, got: object, valid: Iterable[object]) -> UnknownNameError:
-    """The one message template for names outside a known set."""
+def unknown(kind: str, got: object, valid: Iterable[object], where: str = "") -> UnknownNameError:
+    """The one message template for names outside a known set: `unknown metric 'acc' for cifar10; valid: ...`."""
     choices = ", ".join(str(v) for v in valid)
-    return UnknownNameError(f"unknown {kind} {got!r}; valid: {choices}")
+    return UnknownNameError(f"unknown {kind} {got!r}{f' for {where}' if where else ''}; valid: {choices}")

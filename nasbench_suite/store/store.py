@@ -47,7 +47,7 @@ class Table:
             return 0
         epoch = self.spec.epochs if epoch is None else epoch
         if epoch not in self._point_of_epoch:
-            raise unknown(f"epoch for {self.describe()}", epoch, _ranges(self.spec.points))
+            raise unknown("epoch", epoch, _ranges(self.spec.points), self.describe())
         return self._point_of_epoch[epoch]
 
     def slot(self, seed: SeedSpec) -> int | None:
@@ -63,7 +63,7 @@ class Table:
         except (TypeError, ValueError):
             raise unknown("seed", seed, ["mean", "random", *self.spec.seeds]) from None
         if number not in self._slot_of_seed:
-            raise unknown(f"seed for {self.describe()}", seed, ["mean", "random", *self.spec.seeds])
+            raise unknown("seed", seed, ["mean", "random", *self.spec.seeds], self.describe())
         return self._slot_of_seed[number]
 
     def column(self, seed: SeedSpec = "mean", epoch: int | None = None) -> np.ndarray:
@@ -182,12 +182,12 @@ class Store:
             return self.table(dataset, metric, schedules[-1])
         if key not in self._specs:
             if dataset is not None and metric not in self.metrics(dataset):
-                raise unknown(f"metric for {dataset}", metric, self.metrics(dataset))
+                raise unknown("metric", metric, self.metrics(dataset), dataset)
             if dataset is None:
                 flags = sorted(k[1] for k in self._specs if k[0] is None)
                 raise unknown("arch-level table", metric, flags)
             if schedules:
-                raise unknown(f"schedule (epochs) for {dataset}/{metric}", epochs, schedules)
+                raise unknown("schedule (epochs)", epochs, schedules, f"{dataset}/{metric}")
             raise UnknownNameError(f"{dataset}/{metric} does not depend on the schedule; omit --epochs")
         spec, entry = self._specs[key]
         table = Table(spec, self._load(entry, spec.expected_shape(self.n_archs)))

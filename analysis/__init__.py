@@ -1,0 +1,1 @@
+"""Analysis of results directories: summaries now; tables, plots, statistics and reports to come."""

@@ -1,0 +1,73 @@
+"""Per strategy x dataset summary of a results directory (the `report` command's table)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from nasbench_suite.datasets import report_dataset
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (strategy, dataset) from the run-metadata frame of `load_results`."""
+    grouped = runs.groupby(["strategy", "dataset"], sort=True)
+    table = grouped.agg(
+        runs=("run", "size"),
+        test_mean=("final_test", "mean"),
+        test_std=("final_test", "std"),
+        valid_mean=("final_valid", "mean"),
+        valid_std=("final_valid", "std"),
+        evaluations=("evaluations", "mean"),
+        overhead_s=("overhead_s", "mean"),
+    ).reset_index()
+    table.insert(2, "test_on", table["dataset"].map(report_dataset))
+    return table
+
+
+def caveats(runs: pd.DataFrame, config: dict[str, Any]) -> list[str]:
+    """What a reader must know to read the numbers right."""
+    notes = []
+    if (runs["dataset"] == "cifar10-valid").any():
+        notes.append(
+            "searches on cifar10-valid report the found arch's test accuracy on cifar10 (trained on all 50k "
+            "images), as NAS-Bench-201 does; validation accuracy is from cifar10-valid"
+        )
+    fallbacks = sorted({f for fs in runs["noise_fallbacks"] for f in fs})
+    if fallbacks:
+        notes.append(
+            f"noise 'random' fell back to the seed mean at fidelities {', '.join(fallbacks)}: the store holds "
+            "only seed means there (the wide table's 12-epoch results)"
+        )
+    notes.append(
+        "accuracies are 200-epoch seed means of the final incumbent (best validation seen); overhead is real seconds per run, not part of the simulated budget"
+    )
+    return notes
+
+
+def format_text(table: pd.DataFrame, notes: list[str], config: dict[str, Any]) -> str:
+    spec = config["spec"]
+    budget = spec["budget"]
+    lines = [
+        f"comparison: {budget['limit']:g} {budget['kind']} budget, {spec['schedule']}-epoch search schedule, "
+        f"noise {spec['noise']}, root seed {spec['seed']}, suite {config['suite_version']}, data {config['data_checksum'][:12]}",
+        "",
+        f"{'strategy':<12} {'dataset':<15} {'test on':<15} {'runs':>5} {'test acc':>15} {'valid acc':>15} {'evals':>7} {'overhead':>9}",
+    ]
+    for row in table.itertuples():
+        lines.append(
+            f"{row.strategy:<12} {row.dataset:<15} {row.test_on:<15} {row.runs:>5} "
+            f"{row.test_mean:>7.2f} ± {_fmt(row.test_std):>5} {row.valid_mean:>7.2f} ± {_fmt(row.valid_std):>5} "
+            f"{row.evaluations:>7.1f} {row.overhead_s:>8.3f}s"
+        )
+    lines += ["", *[f"note: {n}" for n in notes]]
+    return "\n".join(lines)
+
+
+def to_json(table: pd.DataFrame, notes: list[str], config: dict[str, Any]) -> dict[str, Any]:
+    records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+    return {"config": config, "summary": records, "notes": notes}
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if pd.isna(x) else f"{x:.2f}"

@@ -1,0 +1,294 @@
+"""The `nasbench-suite` command.
+
+This module is the composition root: the only core module that imports the `strategies` and `analysis`
+packages (lazily, per command), so the core itself depends on neither.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from nasbench_suite import __version__
+from nasbench_suite.errors import ConfigError, SuiteError
+
+DEFAULT_STORE = "data/store"
+STORE_ENV = "NASBENCH_SUITE_STORE"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _store_path(args: argparse.Namespace) -> Path:
+    return Path(args.store or os.environ.get(STORE_ENV) or DEFAULT_STORE)
+
+
+def _open_store(args: argparse.Namespace):
+    from nasbench_suite.store import Store
+
+    return Store(_store_path(args))
+
+
+# ------------------------------------------------------------------ data
+def cmd_data_import(args: argparse.Namespace) -> int:
+    from nasbench_suite.store import Store, import_source
+
+    source = Path(args.source)
+    if not source.exists():
+        raise ConfigError(f"benchmark source {source} does not exist")
+    path = import_source(source, _store_path(args))
+    store = Store(path)
+    print(
+        f"imported {source} into {path}: {store.n_archs} archs, {len(store.specs())} tables, checksum {store.checksum[:12]}"
+    )
+    return 0
+
+
+def cmd_data_info(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    prov = store.manifest["provenance"]
+    print(f"store      {store.path.resolve()}")
+    print(f"checksum   {store.checksum}")
+    print(f"space      {store.space.n_nodes} nodes, ops {', '.join(store.space.ops)}; {store.n_archs} archs")
+    print(f"source     {prov.get('importer')}: {prov.get('source')}")
+    for dataset in store.datasets():
+        print(f"\n{dataset}")
+        for metric in store.metrics(dataset):
+            schedules = store.schedules(dataset, metric)
+            if not schedules:
+                print(f"  {metric}")
+            for s in schedules:
+                spec = store.table(dataset, metric, s).spec
+                seeds = ", ".join(map(str, spec.seeds)) or "mean only"
+                points = "final epoch" if len(spec.points) == 1 else f"{len(spec.points)} epochs"
+                print(f"  {metric}@{s:<4} seeds: {seeds}; {points}")
+    for note in prov.get("notes", []):
+        print(f"\nnote: {note}")
+    return 0
+
+
+# ------------------------------------------------------------------ query
+def cmd_query(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    store = _open_store(args)
+    arch = args.arch if args.arch is not None else args.index
+    seed: str | int = args.seed
+    if seed not in ("mean", "random"):
+        try:
+            seed = int(seed)
+        except ValueError:
+            raise ConfigError(
+                f"--seed must be 'mean', 'random' or a seed number, got {args.seed!r}"
+            ) from None
+    rng = np.random.default_rng(args.rng_seed)
+    value = store.query(
+        arch, args.dataset, args.metric, epochs=args.epochs, seed=seed, epoch=args.at_epoch, rng=rng
+    )
+    print(f"{value:.10g}")
+    return 0
+
+
+# ------------------------------------------------------------------ compare
+def _budget(args: argparse.Namespace):
+    from nasbench_suite.budget import Budget, BudgetKind
+
+    given = [
+        (k, v)
+        for k, v in (
+            (BudgetKind.SECONDS, args.time_budget),
+            (BudgetKind.EVALUATIONS, args.eval_budget),
+            (BudgetKind.EPOCHS, args.epoch_budget),
+        )
+        if v is not None
+    ]
+    if len(given) != 1:
+        raise ConfigError(
+            "give exactly one budget: --time-budget SECONDS, --eval-budget N or --epoch-budget N"
+        )
+    return Budget(*given[0])
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    import strategies
+    from nasbench_suite.oracle import TabularOracle
+    from nasbench_suite.runner import ComparisonSpec, run_comparison
+
+    store = _open_store(args)
+    hparams = json.loads(args.hparams) if args.hparams else {}
+    if not isinstance(hparams, dict) or not all(isinstance(v, dict) for v in hparams.values()):
+        raise ConfigError('--hparams must be a JSON object like {"rea": {"population_size": 20}}')
+    spec = ComparisonSpec(
+        strategies=_split(args.strategies),
+        datasets=_split(args.dataset),
+        runs=args.runs,
+        budget=_budget(args),
+        schedule=args.epochs,
+        noise=args.noise,
+        seed=args.seed,
+        hparams=hparams,
+    )
+    # Validate everything before the first run starts or anything is written.
+    stray = sorted(set(hparams) - set(spec.strategies))
+    if stray:
+        raise ConfigError(f"--hparams names {', '.join(stray)}, which is not among --strategies")
+    for dataset in spec.datasets:
+        oracle = TabularOracle(
+            store,
+            dataset,
+            spec.budget,
+            rng=np.random.default_rng(0),
+            noise=spec.noise,
+            schedule=spec.schedule,
+        )
+        for name in spec.strategies:
+            strategies.check_hyperparameters(name, oracle.problem, hparams.get(name))
+        if oracle.problem.default_fidelity in oracle.noise_fallback_fidelities():
+            print(
+                f"warning: the store has only seed means for {dataset} at {spec.schedule} epochs; noise 'random' "
+                "falls back to the mean there (recorded in the run metadata and the report)",
+                file=sys.stderr,
+            )
+    out = Path(args.out)
+    done = run_comparison(store, spec, out, strategies.build, jobs=args.jobs, progress=not args.quiet)
+    total = len(spec.strategies) * len(spec.datasets) * spec.runs
+    print(
+        f"{len(done)} runs done now, {total - len(done)} were already there; results in {out}",
+        file=sys.stderr,
+    )
+    return cmd_report(argparse.Namespace(dir=str(out), json=False))
+
+
+# ------------------------------------------------------------------ report
+def cmd_report(args: argparse.Namespace) -> int:
+    from analysis.summary import caveats, format_text, summarize, to_json
+    from nasbench_suite.results import load_results
+
+    rows, runs = load_results(Path(args.dir))
+    config = runs.attrs["config"]
+    table = summarize(runs)
+    notes = caveats(runs, config)
+    if args.json:
+        print(json.dumps(to_json(table, notes, config), indent=1))
+    else:
+        print(format_text(table, notes, config))
+    return 0
+
+
+# ------------------------------------------------------------------ strategies
+def cmd_strategies(args: argparse.Namespace) -> int:
+    import strategies
+
+    width = max(map(len, strategies.names()))
+    for name in strategies.names():
+        hp = ", ".join(f"{k}={v}" for k, v in strategies.hyperparameters(name).items())
+        print(f"{name:<{width}}  {strategies.summary(name)}" + (f"  [{hp}]" if hp else ""))
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nasbench-suite", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"nasbench-suite {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    store_help = f"benchmark store directory (default: ${STORE_ENV} or {DEFAULT_STORE})"
+
+    data = sub.add_parser("data", help="import and inspect benchmark data")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    imp = data_sub.add_parser(
+        "import", help="import the wide table, a NATS-Bench archive or a NAS-Bench-201 .pth"
+    )
+    imp.add_argument("source")
+    imp.add_argument("--store", help=store_help)
+    imp.set_defaults(func=cmd_data_import)
+    info = data_sub.add_parser("info", help="what the store holds")
+    info.add_argument("--store", help=store_help)
+    info.set_defaults(func=cmd_data_info)
+
+    q = sub.add_parser("query", help="print one value of the benchmark")
+    which = q.add_mutually_exclusive_group(required=True)
+    which.add_argument("--arch", help="official arch string")
+    which.add_argument("--index", type=int, help="benchmark index")
+    q.add_argument("--dataset", required=True)
+    q.add_argument(
+        "--metric", required=True, help="e.g. valid_acc, test_acc, train_time_s, params_mb (see `data info`)"
+    )
+    q.add_argument("--epochs", type=int, help="training schedule: 12 or 200 (default: the longest)")
+    q.add_argument("--at-epoch", type=int, help="a point within the schedule, where the store has curves")
+    q.add_argument("--seed", default="mean", help="mean (default), random, or a seed number")
+    q.add_argument("--rng-seed", type=int, default=None, help="seed of the draw for --seed random")
+    q.add_argument("--store", help=store_help)
+    q.set_defaults(func=cmd_query)
+
+    c = sub.add_parser("compare", help="run strategies under equal budgets")
+    c.add_argument(
+        "--strategies", required=True, help="comma-separated names (see `nasbench-suite strategies`)"
+    )
+    c.add_argument(
+        "--dataset", required=True, help="comma-separated: cifar10-valid, cifar100, ImageNet16-120"
+    )
+    c.add_argument("--time-budget", type=float, help="simulated seconds")
+    c.add_argument("--eval-budget", type=int, help="number of evaluations")
+    c.add_argument("--epoch-budget", type=int, help="total training epochs")
+    c.add_argument("--runs", type=int, default=100)
+    c.add_argument(
+        "--epochs",
+        type=int,
+        default=12,
+        help="schedule whose validation accuracy strategies see (default 12)",
+    )
+    c.add_argument("--noise", default="random", choices=["random", "mean"])
+    c.add_argument("--seed", type=int, default=0, help="root seed of the comparison")
+    c.add_argument(
+        "--hparams", help='JSON of hyperparameters per strategy, e.g. {"rea": {"population_size": 20}}'
+    )
+    c.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    c.add_argument("--out", required=True, help="results directory (rerun to resume)")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--store", help=store_help)
+    c.set_defaults(func=cmd_compare)
+
+    r = sub.add_parser("report", help="summarize a results directory")
+    r.add_argument("dir")
+    r.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    r.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("strategies", help="list the strategies")
+    s.set_defaults(func=cmd_strategies)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SuiteError as exc:
+        print(f"nasbench-suite: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet
+        return 0
+    except KeyboardInterrupt:
+        print(
+            "nasbench-suite: interrupted; finished runs are kept, run the same command again to continue",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

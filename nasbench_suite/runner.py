@@ -1,0 +1,243 @@
+"""Runs a comparison: the grid strategy x dataset x run, in parallel processes, resumable.
+
+Run r of every strategy and dataset uses the seed sequence `SeedSequence(seed).spawn(...)[r]`
+(`seeding.run_seed_sequence`), split into one stream for the strategy and one for the oracle's noise,
+so every run can be reproduced alone and runs are paired by seed across strategies.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench_suite import __version__
+from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.errors import ConfigError, ResultsError
+from nasbench_suite.oracle import BudgetExhausted, Noise, TabularOracle
+from nasbench_suite.protocol import SearchProblem, Strategy
+from nasbench_suite.results import read_config, run_file, write_config, write_run
+from nasbench_suite.seeding import run_seed_sequence
+from nasbench_suite.store import Store
+
+# (name, problem, rng, hyperparameters) -> strategy; the CLI passes `strategies.build`.
+StrategyFactory = Callable[[str, SearchProblem, np.random.Generator, Mapping[str, Any]], Strategy]
+
+
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """Everything that defines a comparison; saved as config.json and checked on resume."""
+
+    strategies: tuple[str, ...]
+    datasets: tuple[str, ...]
+    runs: int
+    budget: Budget
+    schedule: int = 12
+    noise: Noise = Noise.RANDOM
+    seed: int = 0
+    hparams: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.strategies or not self.datasets:
+            raise ConfigError("a comparison needs at least one strategy and one dataset")
+        if not (isinstance(self.runs, int) and self.runs >= 1):
+            raise ConfigError(f"runs must be a whole number >= 1, got {self.runs!r}")
+        if not (isinstance(self.seed, int) and self.seed >= 0):
+            raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["budget"] = {"kind": str(self.budget.kind), "limit": self.budget.limit}
+        d["noise"] = str(self.noise)
+        d["strategies"], d["datasets"] = list(self.strategies), list(self.datasets)
+        d["hparams"] = {k: dict(v) for k, v in self.hparams.items()}
+        return d
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ComparisonSpec:
+        return cls(
+            strategies=tuple(d["strategies"]),
+            datasets=tuple(d["datasets"]),
+            runs=int(d["runs"]),
+            budget=Budget(BudgetKind(d["budget"]["kind"]), float(d["budget"]["limit"])),
+            schedule=int(d["schedule"]),
+            noise=Noise(d["noise"]),
+            seed=int(d["seed"]),
+            hparams=d.get("hparams", {}),
+        )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    strategy: str
+    dataset: str
+    run: int
+    evaluations: int
+    final_test: float
+    overhead_s: float
+    noise_fallbacks: tuple[str, ...]
+
+
+def run_one(
+    store: Store, spec: ComparisonSpec, strategy: str, dataset: str, run: int, factory: StrategyFactory
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One search: returns (columns, run metadata). Pure given its arguments."""
+    strategy_seq, oracle_seq = run_seed_sequence(spec.seed, run).spawn(2)
+    oracle = TabularOracle(
+        store,
+        dataset,
+        spec.budget,
+        rng=np.random.default_rng(oracle_seq),
+        noise=spec.noise,
+        schedule=spec.schedule,
+    )
+    clock = time.perf_counter
+    started = clock()
+    search = factory(
+        strategy, oracle.problem, np.random.default_rng(strategy_seq), spec.hparams.get(strategy, {})
+    )
+    overhead, since_last = clock() - started, clock() - started
+    overheads: list[float] = []
+    while True:
+        t0 = clock()
+        proposal = search.ask()
+        dt = clock() - t0
+        overhead += dt
+        since_last += dt
+        try:
+            observation = oracle.evaluate(proposal.arch, proposal.fidelity)
+        except BudgetExhausted:
+            break
+        overheads.append(since_last)
+        t0 = clock()
+        search.tell(proposal, observation)
+        since_last = clock() - t0
+        overhead += since_last
+    traj = oracle.trajectory
+    n = len(traj)
+    columns: dict[str, Any] = asdict(traj) | {
+        "run": [run] * n,
+        "strategy": [strategy] * n,
+        "dataset": [dataset] * n,
+        "step": list(range(n)),
+        "overhead_s": overheads,
+    }
+    meta = {
+        "run": run,
+        "strategy": strategy,
+        "dataset": dataset,
+        "seed": spec.seed,
+        "spawn_key": [run],
+        "evaluations": n,
+        "spent_seconds": oracle.spent.seconds,
+        "spent_epochs": oracle.spent.epochs,
+        "overhead_s": overhead,
+        "wall_s": clock() - started,
+        "final_test": traj.incumbent_test[-1] if n else float("nan"),
+        "final_valid": traj.incumbent_valid[-1] if n else float("nan"),
+        "noise_fallbacks": sorted(str(f) for f in oracle.noise_fallbacks),
+    }
+    return columns, meta
+
+
+# Worker processes open the store once, in the pool's initializer.
+_worker_store: Store | None = None
+
+
+def _init_worker(store_path: str) -> None:
+    global _worker_store
+    _worker_store = Store(store_path)
+
+
+def _run_and_save(
+    spec: ComparisonSpec, out: str, strategy: str, dataset: str, run: int, factory: StrategyFactory
+) -> RunResult:
+    assert _worker_store is not None
+    return _save(_worker_store, spec, Path(out), strategy, dataset, run, factory)
+
+
+def _save(
+    store: Store,
+    spec: ComparisonSpec,
+    out: Path,
+    strategy: str,
+    dataset: str,
+    run: int,
+    factory: StrategyFactory,
+) -> RunResult:
+    columns, meta = run_one(store, spec, strategy, dataset, run, factory)
+    write_run(run_file(out, strategy, dataset, run), columns, meta)
+    return RunResult(
+        strategy,
+        dataset,
+        run,
+        meta["evaluations"],
+        meta["final_test"],
+        meta["overhead_s"],
+        tuple(meta["noise_fallbacks"]),
+    )
+
+
+def prepare(out: Path, spec: ComparisonSpec, store: Store) -> list[tuple[str, str, int]]:
+    """Write or check config.json and return the runs still missing."""
+    config = {
+        "spec": spec.to_json(),
+        "suite_version": __version__,
+        "data_checksum": store.checksum,
+        "store": str(store.path.resolve()),
+    }
+    if (out / "config.json").exists():
+        old = read_config(out)
+        if old.get("spec") != config["spec"] or old.get("data_checksum") != store.checksum:
+            raise ResultsError(
+                f"{out} holds a different comparison (or one made on other data); resume it with the same "
+                "arguments or choose a new --out"
+            )
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        write_config(out, config)
+    grid = [(s, d, r) for s in spec.strategies for d in spec.datasets for r in range(spec.runs)]
+    return [(s, d, r) for s, d, r in grid if not run_file(out, s, d, r).exists()]
+
+
+def run_comparison(
+    store: Store,
+    spec: ComparisonSpec,
+    out: Path,
+    factory: StrategyFactory,
+    *,
+    jobs: int | None = None,
+    progress: bool = True,
+) -> list[RunResult]:
+    """Run every missing run of `spec` into `out`; returns what was run now."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    todo = prepare(out, spec, store)
+    jobs = min(jobs or os.cpu_count() or 1, max(len(todo), 1))
+    bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not progress or None, leave=False)
+    done: list[RunResult] = []
+    try:
+        if jobs == 1:
+            for s, d, r in todo:
+                done.append(_save(store, spec, out, s, d, r, factory))
+                bar.update()
+        else:
+            with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(str(store.path),)) as pool:
+                futures = [pool.submit(_run_and_save, spec, str(out), s, d, r, factory) for s, d, r in todo]
+                try:
+                    for future in as_completed(futures):
+                        done.append(future.result())
+                        bar.update()
+                except BaseException:  # a failing run or Ctrl-C: keep finished runs, start no new ones
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+    finally:
+        bar.close()
+    return done

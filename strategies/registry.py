@@ -1,0 +1,69 @@
+"""Name -> strategy class. A strategy module registers itself with `@register("name")`; importing
+`strategies` imports every built-in module, so the registry is complete."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from nasbench_suite.errors import ConfigError, unknown
+from nasbench_suite.protocol import SearchProblem, Strategy
+
+_REGISTRY: dict[str, type] = {}
+
+
+def register(name: str) -> Callable[[type], type]:
+    def deco(cls: type) -> type:
+        if name in _REGISTRY:
+            raise ValueError(f"strategy {name!r} registered twice")
+        _REGISTRY[name] = cls
+        cls.name = name
+        return cls
+
+    return deco
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def strategy_class(name: str) -> type:
+    if name not in _REGISTRY:
+        raise unknown("strategy", name, names())
+    return _REGISTRY[name]
+
+
+def summary(name: str) -> str:
+    """First line of the strategy's docstring."""
+    return (inspect.getdoc(strategy_class(name)) or "").splitlines()[0]
+
+
+def hyperparameters(name: str) -> dict[str, Any]:
+    """The keyword-only hyperparameters and their defaults."""
+    params = inspect.signature(strategy_class(name).__init__).parameters.values()
+    return {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def build(
+    name: str, problem: SearchProblem, rng: np.random.Generator, hparams: Mapping[str, Any] | None = None
+) -> Strategy:
+    """Construct strategy `name`; unknown hyperparameter names fail with the valid ones listed."""
+    cls = strategy_class(name)
+    hparams = dict(hparams or {})
+    valid = hyperparameters(name)
+    extra = sorted(set(hparams) - set(valid))
+    if extra:
+        raise ConfigError(
+            f"strategy {name!r} has no hyperparameter {', '.join(extra)}; valid: {', '.join(valid) or 'none'}"
+        )
+    return cls(problem, rng, **hparams)
+
+
+def check_hyperparameters(
+    name: str, problem: SearchProblem, hparams: Mapping[str, Any] | None = None
+) -> None:
+    """Fail before any run starts: build the strategy once with a throwaway generator."""
+    build(name, problem, np.random.default_rng(0), hparams)
