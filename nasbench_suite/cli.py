@@ -175,9 +175,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ report
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.summary import caveats, format_text, summarize, to_json
-    from nasbench_suite.results import load_results
+    from nasbench_suite.results import load_runs
 
-    rows, runs = load_results(Path(args.dir))
+    runs = load_runs(Path(args.dir))
     config = runs.attrs["config"]
     table = summarize(runs)
     notes = caveats(runs, config)

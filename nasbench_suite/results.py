@@ -97,21 +97,26 @@ def read_config(out: Path) -> dict[str, Any]:
         raise ResultsError(f"{path} is corrupt ({exc})") from None
 
 
-def load_results(out: Path):  # -> tuple[pandas.DataFrame, pandas.DataFrame]
-    """All evaluation rows and one row of metadata per finished run, as pandas frames."""
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    config = read_config(out)
+def _run_files(out: Path) -> list[Path]:
+    read_config(out)
     files = sorted((Path(out) / RUNS).glob("*.parquet"))
     if not files:
         raise ResultsError(f"{out} has no finished runs yet")
-    frames, metas = [], []
-    for f in files:
-        table = pq.read_table(f)
-        metas.append(json.loads(table.schema.metadata[RUN_META_KEY]))
-        frames.append(table.to_pandas())
-    rows = pd.concat(frames, ignore_index=True)
-    runs = pd.DataFrame(metas)
-    runs.attrs["config"] = config
-    return rows, runs
+    return files
+
+
+def load_runs(out: Path):  # -> pandas.DataFrame
+    """One row of metadata per finished run (reads only the files' footers); the config in `.attrs`."""
+    import pandas as pd
+
+    runs = pd.DataFrame([read_run_meta(f) for f in _run_files(out)])
+    runs.attrs["config"] = read_config(out)
+    return runs
+
+
+def load_rows(out: Path):  # -> pandas.DataFrame
+    """Every evaluation row of every finished run."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    return pd.concat([pq.read_table(f).to_pandas() for f in _run_files(out)], ignore_index=True)
