@@ -108,7 +108,7 @@ class Store:
         raw = manifest_path.read_bytes()
         try:
             manifest = json.loads(raw)
-            if manifest.get("format") != FORMAT_NAME or manifest.get("format_version") != FORMAT_VERSION:
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME or manifest.get("format_version") != FORMAT_VERSION:
                 raise ValueError("not a store of this format version")
             self.space = CellSpace(tuple(manifest["space"]["ops"]), int(manifest["space"]["n_nodes"]))
             self.n_archs = int(manifest["n_archs"])
@@ -123,10 +123,13 @@ class Store:
                     source=entry["source"],
                 )
                 specs[spec.key] = (spec, entry)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StoreError(f"corrupt store manifest {manifest_path} ({exc}); re-import the data") from None
         self.manifest = manifest
-        self.checksum = hashlib.sha256(raw).hexdigest()
+        # the data's fingerprint: every array checksum and table definition, not the import time
+        identity = {k: v for k, v in manifest.items() if k not in ("created", "provenance")}
+        identity["source_sha256"] = manifest["provenance"].get("source_sha256")
+        self.checksum = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
         self._specs = specs
         self._tables: dict[tuple, Table] = {}
         self._verified: set[str] = set()
