@@ -1,0 +1,53 @@
+# nasbench-suite: `make compare` runs a real comparison from a fresh machine, `make test` runs the tests.
+# Everything installs itself into .venv; benchmark data is imported from BENCHMARK_SOURCE into data/store.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+BENCHMARK_SOURCE ?= ../shared/nasbench201
+STORE ?= data/store
+OUT ?= results/default
+RUNS ?= 500
+JOBS ?=
+
+.PHONY: install data compare report test lint format bench clean
+
+install: $(VENV)/.installed
+
+# torch first, pinned to the version with a local CPU wheel: a looser requirement lets pip resolve the
+# newest CUDA build (several GB) on a CPU machine.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+data: $(STORE)/manifest.json
+
+$(STORE)/manifest.json: $(VENV)/.installed
+	$(BIN)/nasbench-suite data import $(BENCHMARK_SOURCE) --store $(STORE)
+
+# The NAS-Bench-201 protocol: cifar10-valid, 12-epoch validation accuracy, 12000 simulated seconds.
+compare: data
+	$(BIN)/nasbench-suite compare --strategies random,rea --dataset cifar10-valid --time-budget 12000 \
+		--runs $(RUNS) --seed 0 --out $(OUT) --store $(STORE) $(if $(JOBS),--jobs $(JOBS))
+
+report: install
+	$(BIN)/nasbench-suite report $(OUT)
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: data
+	$(BIN)/python benchmarks/bench_store.py --store $(STORE) --out bench-results
+
+clean:
+	rm -rf $(VENV) $(STORE) results bench-results
