@@ -22,12 +22,49 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 
 def test_query_prints_the_value(capsys, real_store_path: Path) -> None:
-    code, out, _ = run_cli(capsys, "query", "--index", "6111", "--dataset", "cifar10", "--metric", "test_acc", "--store", str(real_store_path))
+    code, out, _ = run_cli(
+        capsys,
+        "query",
+        "--index",
+        "6111",
+        "--dataset",
+        "cifar10",
+        "--metric",
+        "test_acc",
+        "--store",
+        str(real_store_path),
+    )
     assert code == 0 and float(out) == pytest.approx(94.3733333, abs=1e-6)
     arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
-    code, out, _ = run_cli(capsys, "query", "--arch", arch, "--dataset", "cifar10-valid", "--metric", "valid_acc", "--epochs", "12", "--store", str(real_store_path))
+    code, out, _ = run_cli(
+        capsys,
+        "query",
+        "--arch",
+        arch,
+        "--dataset",
+        "cifar10-valid",
+        "--metric",
+        "valid_acc",
+        "--epochs",
+        "12",
+        "--store",
+        str(real_store_path),
+    )
     assert code == 0 and float(out) == pytest.approx(82.83399999, abs=1e-6)
-    code, out, _ = run_cli(capsys, "query", "--index", "0", "--dataset", "cifar100", "--metric", "valid_acc", "--seed", "888", "--store", str(real_store_path))
+    code, out, _ = run_cli(
+        capsys,
+        "query",
+        "--index",
+        "0",
+        "--dataset",
+        "cifar100",
+        "--metric",
+        "valid_acc",
+        "--seed",
+        "888",
+        "--store",
+        str(real_store_path),
+    )
     assert code == 0 and float(out) == pytest.approx(53.07999993286133)
 
 
@@ -38,26 +75,123 @@ def test_data_info_lists_tables_and_checksum(capsys, real_store_path: Path) -> N
 
 
 BAD_INPUTS = [
-    (["query", "--arch", "|conv~0|", "--dataset", "cifar10", "--metric", "test_acc"], "malformed arch string"),
-    (["query", "--index", "3", "--dataset", "cifar11", "--metric", "test_acc"], "unknown dataset 'cifar11'; valid:"),
-    (["query", "--index", "3", "--dataset", "cifar10", "--metric", "acc"], "unknown metric 'acc' for cifar10; valid:"),
-    (["query", "--index", "3", "--dataset", "cifar10", "--metric", "test_acc", "--seed", "abc"], "--seed must be 'mean', 'random' or a seed number"),
-    (["query", "--index", "3", "--dataset", "cifar10", "--metric", "test_acc", "--epochs", "50"], "unknown schedule (epochs) 50"),
-    (["query", "--index", "-1", "--dataset", "cifar10", "--metric", "test_acc"], "arch index -1 out of range; valid: 0..15624"),
-    (["compare", "--strategies", "random", "--dataset", "cifar10-valid", "--time-budget", "0", "--runs", "2"], "must be a positive finite number"),
-    (["compare", "--strategies", "random", "--dataset", "cifar10-valid", "--eval-budget", "-3", "--runs", "2"], "must be a positive finite number"),
-    (["compare", "--strategies", "random", "--dataset", "cifar10-valid", "--runs", "2"], "give exactly one budget"),
-    (["compare", "--strategies", "randon", "--dataset", "cifar10-valid", "--eval-budget", "5", "--runs", "2"], "unknown strategy 'randon'; valid: random, rea"),
-    (["compare", "--strategies", "random", "--dataset", "cifar10", "--eval-budget", "5", "--runs", "2"], "cannot search on 'cifar10'"),
-    (["compare", "--strategies", "random", "--dataset", "cifar10-valid", "--eval-budget", "5", "--epochs", "90"], "unknown schedule (epochs) 90"),
-    (["compare", "--strategies", "rea", "--dataset", "cifar100", "--eval-budget", "5", "--hparams", '{"rea": {"population_size": -1}}'], "population_size must be an integer >= 1"),
-    (["compare", "--strategies", "rea", "--dataset", "cifar100", "--eval-budget", "5", "--noise", "loud"], "invalid choice: 'loud'"),
-    (["compare", "--strategies", "rea", "--dataset", "cifar100", "--eval-budget", "5", "--runs", "0"], "runs must be a whole number >= 1"),
+    (
+        ["query", "--arch", "|conv~0|", "--dataset", "cifar10", "--metric", "test_acc"],
+        "malformed arch string",
+    ),
+    (
+        ["query", "--index", "3", "--dataset", "cifar11", "--metric", "test_acc"],
+        "unknown dataset 'cifar11'; valid:",
+    ),
+    (
+        ["query", "--index", "3", "--dataset", "cifar10", "--metric", "acc"],
+        "unknown metric 'acc' for cifar10; valid:",
+    ),
+    (
+        ["query", "--index", "3", "--dataset", "cifar10", "--metric", "test_acc", "--seed", "abc"],
+        "--seed must be 'mean', 'random' or a seed number",
+    ),
+    (
+        ["query", "--index", "3", "--dataset", "cifar10", "--metric", "test_acc", "--epochs", "50"],
+        "unknown schedule (epochs) 50",
+    ),
+    (
+        ["query", "--index", "-1", "--dataset", "cifar10", "--metric", "test_acc"],
+        "arch index -1 out of range; valid: 0..15624",
+    ),
+    (
+        [
+            "compare",
+            "--strategies",
+            "random",
+            "--dataset",
+            "cifar10-valid",
+            "--time-budget",
+            "0",
+            "--runs",
+            "2",
+        ],
+        "must be a positive finite number",
+    ),
+    (
+        [
+            "compare",
+            "--strategies",
+            "random",
+            "--dataset",
+            "cifar10-valid",
+            "--eval-budget",
+            "-3",
+            "--runs",
+            "2",
+        ],
+        "must be a positive finite number",
+    ),
+    (
+        ["compare", "--strategies", "random", "--dataset", "cifar10-valid", "--runs", "2"],
+        "give exactly one budget",
+    ),
+    (
+        [
+            "compare",
+            "--strategies",
+            "randon",
+            "--dataset",
+            "cifar10-valid",
+            "--eval-budget",
+            "5",
+            "--runs",
+            "2",
+        ],
+        "unknown strategy 'randon'; valid: random, rea",
+    ),
+    (
+        ["compare", "--strategies", "random", "--dataset", "cifar10", "--eval-budget", "5", "--runs", "2"],
+        "cannot search on 'cifar10'",
+    ),
+    (
+        [
+            "compare",
+            "--strategies",
+            "random",
+            "--dataset",
+            "cifar10-valid",
+            "--eval-budget",
+            "5",
+            "--epochs",
+            "90",
+        ],
+        "unknown schedule (epochs) 90",
+    ),
+    (
+        [
+            "compare",
+            "--strategies",
+            "rea",
+            "--dataset",
+            "cifar100",
+            "--eval-budget",
+            "5",
+            "--hparams",
+            '{"rea": {"population_size": -1}}',
+        ],
+        "population_size must be an integer >= 1",
+    ),
+    (
+        ["compare", "--strategies", "rea", "--dataset", "cifar100", "--eval-budget", "5", "--noise", "loud"],
+        "invalid choice: 'loud'",
+    ),
+    (
+        ["compare", "--strategies", "rea", "--dataset", "cifar100", "--eval-budget", "5", "--runs", "0"],
+        "runs must be a whole number >= 1",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("argv", "message"), BAD_INPUTS)
-def test_bad_input_is_one_line_and_writes_nothing(capsys, real_store_path: Path, tmp_path: Path, argv: list[str], message: str) -> None:
+def test_bad_input_is_one_line_and_writes_nothing(
+    capsys, real_store_path: Path, tmp_path: Path, argv: list[str], message: str
+) -> None:
     out_dir = tmp_path / "out"
     extra = ["--out", str(out_dir)] if argv[0] == "compare" else []
     code, out, err = run_cli(capsys, *argv, *extra, "--store", str(real_store_path))
@@ -78,8 +212,20 @@ def test_missing_and_corrupt_store(capsys, tmp_path: Path) -> None:
 
 def test_compare_then_report_json(capsys, real_store_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "cmp"
-    args = ["compare", "--strategies", "random,rea", "--dataset", "cifar10-valid", "--time-budget", "12000", "--runs", "6"]
-    code, text, err = run_cli(capsys, *args, "--jobs", "1", "--out", str(out), "--store", str(real_store_path))
+    args = [
+        "compare",
+        "--strategies",
+        "random,rea",
+        "--dataset",
+        "cifar10-valid",
+        "--time-budget",
+        "12000",
+        "--runs",
+        "6",
+    ]
+    code, text, err = run_cli(
+        capsys, *args, "--jobs", "1", "--out", str(out), "--store", str(real_store_path)
+    )
     assert code == 0 and "random" in text and "cifar10-valid   cifar10" in text
     assert "falls back to the mean" in err
     code, text, _ = run_cli(capsys, "report", str(out), "--json")
@@ -93,10 +239,26 @@ def test_compare_then_report_json(capsys, real_store_path: Path, tmp_path: Path)
 
 def test_the_installed_command_exits_non_zero_without_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "nasbench_suite.cli", "query", "--index", "1", "--dataset", "x", "--metric", "y", "--store", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "nasbench_suite.cli",
+            "query",
+            "--index",
+            "1",
+            "--dataset",
+            "x",
+            "--metric",
+            "y",
+            "--store",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.strip() == f"nasbench-suite: error: no benchmark store at {tmp_path}: run `nasbench-suite data import SOURCE` (or `make data`) first"
+    assert (
+        result.stderr.strip()
+        == f"nasbench-suite: error: no benchmark store at {tmp_path}: run `nasbench-suite data import SOURCE` (or `make data`) first"
+    )

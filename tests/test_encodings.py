@@ -6,7 +6,9 @@ from nasbench_suite import encodings
 from nasbench_suite.space import CellSpace
 
 NB201 = CellSpace.nb201()
-ALL_CONV = NB201.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+ALL_CONV = NB201.parse(
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+)
 ALL_NONE = NB201.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
 ONLY_SKIP_OUT = NB201.parse("|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
 

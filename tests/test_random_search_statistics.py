@@ -22,7 +22,7 @@ pytestmark = pytest.mark.realdata
 
 
 def expected_incumbent_test(valid: np.ndarray, test: np.ndarray, n: int) -> float:
-    values, group, counts = np.unique(valid, return_inverse=True, return_counts=True)
+    _, group, counts = np.unique(valid, return_inverse=True, return_counts=True)
     group_test = np.bincount(group, weights=test) / counts
     cdf = np.cumsum(counts) / len(valid)
     p_top = cdf**n - np.concatenate([[0.0], cdf[:-1]]) ** n
@@ -37,12 +37,26 @@ def test_exact_expectation_on_a_toy_table() -> None:
 
 
 @pytest.mark.parametrize(("n_evals", "runs"), [(10, 3000), (100, 1500)])
-def test_random_search_matches_the_order_statistics_expectation(real_store: Store, n_evals: int, runs: int) -> None:
+def test_random_search_matches_the_order_statistics_expectation(
+    real_store: Store, n_evals: int, runs: int
+) -> None:
     valid = np.asarray(real_store.table("cifar10-valid", "valid_acc", 12).column("mean"))
     test = np.asarray(real_store.table("cifar10", "test_acc", 200).column("mean"))
     expected = expected_incumbent_test(valid, test, n_evals)
 
-    spec = ComparisonSpec(("random",), ("cifar10-valid",), runs, Budget(BudgetKind.EVALUATIONS, n_evals), noise=Noise.MEAN, seed=7)
-    finals = np.array([run_one(real_store, spec, "random", "cifar10-valid", r, strategies.build)[1]["final_test"] for r in range(runs)])
+    spec = ComparisonSpec(
+        ("random",),
+        ("cifar10-valid",),
+        runs,
+        Budget(BudgetKind.EVALUATIONS, n_evals),
+        noise=Noise.MEAN,
+        seed=7,
+    )
+    finals = np.array(
+        [
+            run_one(real_store, spec, "random", "cifar10-valid", r, strategies.build)[1]["final_test"]
+            for r in range(runs)
+        ]
+    )
     stderr = finals.std(ddof=1) / np.sqrt(runs)
     assert abs(finals.mean() - expected) < 3 * stderr, (finals.mean(), expected, stderr)

@@ -14,10 +14,14 @@ from nasbench_suite.runner import ComparisonSpec, run_comparison, run_one
 from nasbench_suite.seeding import run_seed_sequence
 from nasbench_suite.store import Store
 
-SPEC = ComparisonSpec(("random", "rea"), ("cifar100", "ImageNet16-120"), 4, Budget(BudgetKind.SECONDS, 3000), seed=11)
+SPEC = ComparisonSpec(
+    ("random", "rea"), ("cifar100", "ImageNet16-120"), 4, Budget(BudgetKind.SECONDS, 3000), seed=11
+)
 
 
-def test_results_directory_has_one_row_per_evaluation_and_full_metadata(tiny_store: Store, tmp_path: Path) -> None:
+def test_results_directory_has_one_row_per_evaluation_and_full_metadata(
+    tiny_store: Store, tmp_path: Path
+) -> None:
     run_comparison(tiny_store, SPEC, tmp_path, strategies.build, jobs=1, progress=False)
     rows, runs = load_rows(tmp_path), load_runs(tmp_path)
     assert list(rows.columns) == list(COLUMNS)
@@ -36,7 +40,9 @@ def test_a_run_is_reproducible_alone_and_runs_are_paired_by_seed(tiny_store: Sto
     rows = load_rows(tmp_path)
     alone, _ = run_one(tiny_store, SPEC, "rea", "ImageNet16-120", 3, strategies.build)
     saved = rows[(rows.strategy == "rea") & (rows.dataset == "ImageNet16-120") & (rows.run == 3)]
-    assert list(saved["arch_index"]) == alone["arch_index"] and list(saved["valid_seen"]) == alone["valid_seen"]
+    assert (
+        list(saved["arch_index"]) == alone["arch_index"] and list(saved["valid_seen"]) == alone["valid_seen"]
+    )
     # spawn semantics: run r's stream is SeedSequence(seed).spawn(n)[r]
     spawned = np.random.SeedSequence(11).spawn(4)[3]
     assert run_seed_sequence(11, 3).generate_state(4).tolist() == spawned.generate_state(4).tolist()
@@ -61,9 +67,14 @@ def test_an_interrupted_comparison_does_only_the_missing_runs(tiny_store: Store,
         run_file(tmp_path, "rea", "cifar100", run).unlink()
     (tmp_path / "runs" / ".half-written.parquet.tmp").write_bytes(b"partial")  # what a crash could leave
     done = run_comparison(tiny_store, SPEC, tmp_path, strategies.build, jobs=1, progress=False)
-    assert sorted((r.strategy, r.dataset, r.run) for r in done) == [("rea", "cifar100", 1), ("rea", "cifar100", 2)]
+    assert sorted((r.strategy, r.dataset, r.run) for r in done) == [
+        ("rea", "cifar100", 1),
+        ("rea", "cifar100", 2),
+    ]
     assert kept.stat().st_mtime_ns == kept_mtime
-    pd.testing.assert_frame_equal(before.drop(columns="overhead_s"), load_rows(tmp_path).drop(columns="overhead_s"))
+    pd.testing.assert_frame_equal(
+        before.drop(columns="overhead_s"), load_rows(tmp_path).drop(columns="overhead_s")
+    )
 
 
 def test_a_different_comparison_cannot_reuse_a_results_directory(tiny_store: Store, tmp_path: Path) -> None:
@@ -88,10 +99,19 @@ def test_a_crashing_strategy_keeps_the_finished_runs(tiny_store: Store, tmp_path
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"runs": 0}, "runs must be a whole number >= 1"), ({"seed": -1}, "seed must be"), ({"strategies": ()}, "at least one strategy")],
+    [
+        ({"runs": 0}, "runs must be a whole number >= 1"),
+        ({"seed": -1}, "seed must be"),
+        ({"strategies": ()}, "at least one strategy"),
+    ],
 )
 def test_bad_comparison_settings(kwargs: dict, message: str) -> None:
-    base = {"strategies": ("random",), "datasets": ("cifar100",), "runs": 1, "budget": Budget(BudgetKind.EVALUATIONS, 5)}
+    base = {
+        "strategies": ("random",),
+        "datasets": ("cifar100",),
+        "runs": 1,
+        "budget": Budget(BudgetKind.EVALUATIONS, 5),
+    }
     with pytest.raises(ConfigError, match=message):
         ComparisonSpec(**(base | kwargs))
 
@@ -99,10 +119,14 @@ def test_bad_comparison_settings(kwargs: dict, message: str) -> None:
 def test_unknown_hyperparameters_and_bad_values_fail_before_running(tiny_store: Store) -> None:
     from nasbench_suite.oracle import TabularOracle
 
-    problem = TabularOracle(tiny_store, "cifar100", Budget(BudgetKind.EVALUATIONS, 5), rng=np.random.default_rng(0)).problem
-    with pytest.raises(ConfigError, match="has no hyperparameter popsize; valid: population_size, sample_size"):
+    problem = TabularOracle(
+        tiny_store, "cifar100", Budget(BudgetKind.EVALUATIONS, 5), rng=np.random.default_rng(0)
+    ).problem
+    with pytest.raises(
+        ConfigError, match="has no hyperparameter popsize; valid: population_size, sample_size"
+    ):
         strategies.check_hyperparameters("rea", problem, {"popsize": 3})
     with pytest.raises(ConfigError, match="population_size must be an integer >= 1, got -3"):
         strategies.check_hyperparameters("rea", problem, {"population_size": -3})
-    with pytest.raises(ConfigError, match="sample_size must be an integer in 1..population_size"):
+    with pytest.raises(ConfigError, match=r"sample_size must be an integer in 1\.\.population_size"):
         strategies.check_hyperparameters("rea", problem, {"population_size": 5, "sample_size": 6})

@@ -103,7 +103,18 @@ def test_codes_are_a_bijection() -> None:
 
 
 def test_a_larger_space_is_the_same_code() -> None:
-    big = CellSpace(("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "sep_conv_3x3", "dil_conv_3x3"), 5)
+    big = CellSpace(
+        (
+            "none",
+            "skip_connect",
+            "nor_conv_1x1",
+            "nor_conv_3x3",
+            "avg_pool_3x3",
+            "sep_conv_3x3",
+            "dil_conv_3x3",
+        ),
+        5,
+    )
     assert big.n_edges == 10 and big.size == 7**10
     rng = np.random.default_rng(2)
     arch = big.sample(rng)

@@ -108,7 +108,11 @@ class Store:
         raw = manifest_path.read_bytes()
         try:
             manifest = json.loads(raw)
-            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME or manifest.get("format_version") != FORMAT_VERSION:
+            if (
+                not isinstance(manifest, dict)
+                or manifest.get("format") != FORMAT_NAME
+                or manifest.get("format_version") != FORMAT_VERSION
+            ):
                 raise ValueError("not a store of this format version")
             self.space = CellSpace(tuple(manifest["space"]["ops"]), int(manifest["space"]["n_nodes"]))
             self.n_archs = int(manifest["n_archs"])
