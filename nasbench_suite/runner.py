@@ -25,6 +25,7 @@ from nasbench_suite.protocol import SearchProblem, Strategy
 from nasbench_suite.results import read_config, run_file, write_config, write_run
 from nasbench_suite.seeding import run_seed_sequence
 from nasbench_suite.store import Store
+from nasbench_suite.trajectory import value_at
 
 # (name, problem, rng, hyperparameters) -> strategy; the CLI passes `strategies.build`.
 StrategyFactory = Callable[[str, SearchProblem, np.random.Generator, Mapping[str, Any]], Strategy]
@@ -140,6 +141,10 @@ def run_one(
         "overhead_s": overhead,
         "wall_s": clock() - started,
         "final_test": traj.incumbent_test[-1] if n else float("nan"),
+        # NATS-Bench's reading of a run at the budget point (interpolated between the nearest evaluations)
+        "test_at_budget": value_at(np.array(traj.time_s), np.array(traj.incumbent_test), spec.budget.limit)
+        if spec.budget.kind is BudgetKind.SECONDS
+        else float("nan"),
         "final_valid": traj.incumbent_valid[-1] if n else float("nan"),
         "noise_fallbacks": sorted(str(f) for f in oracle.noise_fallbacks),
     }
