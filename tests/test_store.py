@@ -145,7 +145,8 @@ def test_tiny_store_maps_index_to_arch_from_the_data_not_by_enumeration(tiny_sto
 
 def test_store_is_memory_mapped_float64(tiny_store: Store) -> None:
     table = tiny_store.table("cifar100", "valid_acc", 200)
-    assert isinstance(table.values, np.memmap) and table.values.dtype == np.float64
+    assert isinstance(table.values.base, np.memmap) and table.values.dtype == np.float64
+    assert not table.values.flags.writeable
 
 
 def test_missing_store_says_how_to_make_one(tmp_path: Path) -> None:

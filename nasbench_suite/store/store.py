@@ -186,7 +186,8 @@ class Store:
             raise unknown("dataset", dataset, self.datasets())
         schedules = self.schedules(dataset, metric) if dataset is not None else []
         if epochs is None and schedules:
-            return self.table(dataset, metric, schedules[-1])
+            table = self._tables[key] = self.table(dataset, metric, schedules[-1])  # cache the default too
+            return table
         if key not in self._specs:
             if dataset is not None and metric not in self.metrics(dataset):
                 raise unknown("metric", metric, self.metrics(dataset), dataset)
@@ -197,7 +198,8 @@ class Store:
                 raise unknown("schedule (epochs)", epochs, schedules, f"{dataset}/{metric}")
             raise UnknownNameError(f"{dataset}/{metric} does not depend on the schedule; omit --epochs")
         spec, entry = self._specs[key]
-        table = Table(spec, self._load(entry, spec.expected_shape(self.n_archs)))
+        # a plain ndarray view of the memory map: same pages, without np.memmap's per-index overhead
+        table = Table(spec, self._load(entry, spec.expected_shape(self.n_archs)).view(np.ndarray))
         self._tables[key] = table
         return table
 
@@ -245,11 +247,19 @@ class Store:
         """One value. seed: "mean", a seed number, or "random" (a seed that exists for this arch, drawn
         with `rng`). epochs: the schedule; epoch: a point within it where the store has curves."""
         index = self.index(arch)
-        return float(
-            self.query_many(
+        table = self.table(dataset, metric, epochs)
+        slot = table.slot(seed)
+        if slot is None:  # a random seed: the vectorized draw does the bookkeeping
+            drawn = self.query_many(
                 np.array([index]), dataset, metric, epochs=epochs, seed=seed, epoch=epoch, rng=rng
-            )[0]
+            )
+            return float(drawn[0])
+        value = float(
+            table.values[index, slot, table.point(epoch)] if table.spec.scheduled else table.values[index]
         )
+        if value != value:
+            raise self._missing(table, index, seed, epoch)
+        return value
 
     def query_many(
         self,
