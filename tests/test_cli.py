@@ -143,7 +143,7 @@ BAD_INPUTS = [
             "--runs",
             "2",
         ],
-        "unknown strategy 'randon'; valid: random, rea",
+        "unknown strategy 'randon'; valid: ",
     ),
     (
         ["compare", "--strategies", "random", "--dataset", "cifar10", "--eval-budget", "5", "--runs", "2"],

@@ -27,7 +27,7 @@ from nasbench_suite.store.safe_pickle import load_pickle_bz2
 
 META_FILE = "meta.pickle.pbz2"
 RECORD_FILE = re.compile(r"^(?P<index>\d+)\.pickle\.pbz2$")  # NATS-Bench writes 000011, also reads 11
-PROGRESS_MIN_FILES = 50
+PROGRESS_MIN_ITEMS = 50
 
 # NAS-Bench-201's split rule (the official API's get_more_info): which evaluation set each role reads.
 # cifar10-valid's test set is the CIFAR-10 test set; cifar100 / ImageNet16-120 test on the x-test half
@@ -69,10 +69,12 @@ def seed_mean(per_seed: np.ndarray, *, constant: bool) -> np.ndarray:
 
 class CurveTable:
     """One scheduled table filled trial by trial: (n_archs, 1 + n_seeds, n_points) float64, slot 0 left for
-    the seed mean. A trial bringing a new seed or epoch grows an axis; the first records fix both, so in
-    practice each array is allocated a handful of times and then filled in place."""
+    the seed mean. The seeds the first record lists are reserved up front and its epochs fix the points,
+    so each array is normally allocated once; a later trial with a new seed or epoch grows an axis."""
 
-    def __init__(self, n_archs: int, epochs: int, *, constant: bool, source: str) -> None:
+    def __init__(
+        self, n_archs: int, epochs: int, *, constant: bool, source: str, seeds: Sequence[int] = ()
+    ) -> None:
         self.epochs, self.constant, self.source = epochs, constant, source
         self.seeds: list[int] = []
         self.points: list[int] = []
@@ -80,15 +82,17 @@ class CurveTable:
         self._pos: dict[int, int] = {}
         self._positions: dict[tuple[int, ...], np.ndarray] = {}
         self.values = np.full((n_archs, 1, 0), np.nan)
+        for seed in sorted(seeds):  # reserving the expected seeds now is free: there are no points yet
+            self._add_seed(int(seed))
 
     def put(self, index: int, seed: int, points: Sequence[int], values: Sequence[float]) -> None:
+        slot = self._slot.get(seed)
+        if slot is None:
+            slot = self._add_seed(seed)
         key = tuple(points)
         positions = self._positions.get(key)
         if positions is None:
             positions = self._positions[key] = self._add_points(key)
-        slot = self._slot.get(seed)
-        if slot is None:
-            slot = self._add_seed(seed)
         self.values[index, slot, positions] = values
 
     def _add_points(self, points: tuple[int, ...]) -> np.ndarray:
@@ -122,6 +126,9 @@ class CurveTable:
 
 def _grow(values: np.ndarray, *, axis: int, by: int) -> np.ndarray:
     shape = list(values.shape)
+    if values.size == 0:
+        shape[axis] += by
+        return np.full(shape, np.nan)
     shape[axis] = by
     return np.concatenate([values, np.full(shape, np.nan)], axis=axis)
 
@@ -134,11 +141,16 @@ class TableSet:
         self.curves: dict[tuple[str, str, int], CurveTable] = {}
         self.statics: dict[tuple[str, str], tuple[np.ndarray, str]] = {}
 
-    def curve(self, dataset: str, metric: str, epochs: int, source: str) -> CurveTable:
+    def curve(
+        self, dataset: str, metric: str, epochs: int, source: str, seeds: Sequence[int] = ()
+    ) -> CurveTable:
+        """The table for (dataset, metric, epochs); `seeds` (the seeds the first record lists) and
+        `source` only matter when it is created."""
         key = (dataset, metric, epochs)
         if key not in self.curves:
+            constant = metric in CONSTANT_METRICS
             self.curves[key] = CurveTable(
-                self.n_archs, epochs, constant=metric in CONSTANT_METRICS, source=f"{self.label}: {source}"
+                self.n_archs, epochs, constant=constant, source=f"{self.label}: {source}", seeds=seeds
             )
         return self.curves[key]
 
@@ -162,13 +174,18 @@ class TableSet:
 
 def import_nats_archive(source: Path, target: Path) -> Path:
     source = Path(source)
-    archs = _meta_archs(source / META_FILE)
+    archs = read_meta_archs(source / META_FILE)
     space = CellSpace.nb201()
     ops = _arch_ops(space, archs, source / META_FILE)
     files = _record_files(source, len(archs))
     tables = TableSet(len(archs), f"NATS-Bench archive {source.name}")
-    progress = tqdm(files, desc="NATS-Bench records", unit="arch", file=sys.stderr)
-    progress.disable = len(files) < PROGRESS_MIN_FILES
+    progress = tqdm(
+        files,
+        desc="NATS-Bench records",
+        unit="arch",
+        file=sys.stderr,
+        disable=len(files) < PROGRESS_MIN_ITEMS,
+    )
     for index, path in progress:
         read_record(load_pickle_bz2(path), index, archs[index], path, tables)
     builder = StoreBuilder(
@@ -192,13 +209,15 @@ def import_nats_archive(source: Path, target: Path) -> Path:
     return builder.write(target)
 
 
-def _meta_archs(path: Path) -> list[str]:
+def read_meta_archs(path: Path) -> list[str]:
     if not path.is_file():
         raise StoreError(f"{path.parent} is not a NATS-Bench topology archive: {path.name} is missing")
     meta = load_pickle_bz2(path)
     archs = meta.get("meta_archs") if isinstance(meta, Mapping) else None
     if not isinstance(archs, list) or not all(isinstance(a, str) for a in archs):
-        raise StoreError(f"{path} has no 'meta_archs' list of arch strings; is it a NATS-Bench topology archive?")
+        raise StoreError(
+            f"{path} has no 'meta_archs' list of arch strings; is it a NATS-Bench topology archive?"
+        )
     if len(set(archs)) != len(archs):
         raise StoreError(f"{path}: 'meta_archs' lists an arch twice")
     return archs
@@ -258,8 +277,10 @@ def _read_record(record: object, index: int, arch: str, tables: TableSet) -> Non
                 raise StoreError(f"unknown dataset {dataset!r}; known: {', '.join(EVAL_SPLITS)}")
             if int(trial.get("epochs", epochs)) != epochs:
                 raise StoreError(f"a {trial['epochs']}-epoch trial under schedule {hp!r}")
+            seeds = results.get("dataset_seed", {}).get(dataset, ())
             for metric, source, points, values in trial_curves(dataset, trial, epochs):
-                tables.curve(dataset, metric, epochs, source).put(index, int(seed), points, values)
+                table = tables.curve(dataset, metric, epochs, source, seeds)
+                table.put(index, int(seed), points, values)
             by_dataset[dataset].append(trial)
         for dataset, trials in by_dataset.items():  # costs come from the longest schedule
             if dataset not in cost_trials or cost_trials[dataset][0] < epochs:

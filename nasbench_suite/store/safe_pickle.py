@@ -84,4 +84,6 @@ def _load(file: IO[bytes], name: str) -> Any:
         raise StoreError(f"no such file: {name}") from None
     except (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError, AttributeError) as exc:
         # OSError covers a corrupt bz2 stream; the rest a truncated or malformed pickle
-        raise StoreError(f"cannot read {name}: {type(exc).__name__}: {exc} (corrupt or not a pickle)") from None
+        raise StoreError(
+            f"cannot read {name}: {type(exc).__name__}: {exc} (corrupt or not a pickle)"
+        ) from None
