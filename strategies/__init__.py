@@ -3,7 +3,7 @@
 Each strategy is one module that registers itself; `registry.build(name, problem, rng, hparams)` makes one.
 """
 
-from strategies import random_search, regularized_evolution  # noqa: F401 - registers the built-ins
+from strategies import local_search, random_search, regularized_evolution, reinforce  # noqa: F401 - registers the built-ins
 from strategies.registry import build, check_hyperparameters, hyperparameters, names, register, summary
 
 __all__ = ["build", "check_hyperparameters", "hyperparameters", "names", "register", "summary"]
