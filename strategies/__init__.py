@@ -3,7 +3,14 @@
 Each strategy is one module that registers itself; `registry.build(name, problem, rng, hparams)` makes one.
 """
 
-from strategies import local_search, random_search, regularized_evolution, reinforce  # noqa: F401 - registers the built-ins
+from strategies import (  # noqa: F401 - importing a module registers its strategies
+    bohb,
+    hyperband,
+    local_search,
+    random_search,
+    regularized_evolution,
+    reinforce,
+)
 from strategies.registry import build, check_hyperparameters, hyperparameters, names, register, summary
 
 __all__ = ["build", "check_hyperparameters", "hyperparameters", "names", "register", "summary"]
