@@ -7,6 +7,7 @@ from strategies import (  # noqa: F401 - importing a module registers its strate
     bohb,
     hyperband,
     local_search,
+    optuna_adapter,
     random_search,
     regularized_evolution,
     reinforce,
