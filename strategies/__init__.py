@@ -4,7 +4,9 @@ Each strategy is one module that registers itself; `registry.build(name, problem
 """
 
 from strategies import (  # noqa: F401 - importing a module registers its strategies
+    bananas,
     bohb,
+    gp_bo,
     hyperband,
     local_search,
     optuna_adapter,
