@@ -2,101 +2,31 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from nasbench_suite.encodings import path
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import Observation, Proposal, SearchProblem
-from nasbench_suite.space import Arch, CellSpace
+from nasbench_suite.space import Arch
+from strategies._candidates import (
+    fresh_random,
+    mutation_candidates,
+    ranked_archs,
+    require_int,
+    require_positive,
+)
 from strategies.registry import register
 
 ACQUISITIONS = ("its", "ucb")
 LOSSES = ("mae", "mape")
-PATIENCE = 5  # official get_candidates: mutate at most num_parents * 5 of the best archs
 MAPE_LOWER_BOUND = 4.5  # official mape_loss: a lower bound on the validation error (percent)
-EXHAUSTIVE_BELOW = 4096  # spaces this small are enumerated to find unseen archs
 
 
 # ---------------------------------------------------------------- validation
-def require_int(owner: str, name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
-    return value
 
 
-def require_positive(owner: str, name: str, value: object, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= high:
-        bound = f" and <= {high:g}" if high < math.inf else ""
-        raise ConfigError(f"{owner}: {name} must be > 0{bound}, got {value!r}")
-    return float(value)
-
-
-# ---------------------------------------------------------------- candidates (acquisition optimizer)
-def ranked_archs(observations: Iterable[Observation]) -> list[Arch]:
-    """Distinct archs, best observed validation accuracy first (first seen first on ties)."""
-    ordered = sorted(observations, key=lambda o: -o.valid_acc)  # stable: ties keep arrival order
-    return list(dict.fromkeys(o.arch for o in ordered))
-
-
-def mutate_edges(
-    space: CellSpace, parent: Arch, count: int, edge_prob: float, rng: np.random.Generator
-) -> list[Arch]:
-    """`count` mutants of `parent`: every edge independently gets a different uniform op with
-    probability `edge_prob` (a mutant may equal its parent)."""
-    ops = np.asarray(parent.ops, dtype=np.int64)
-    flip = rng.random((count, space.n_edges)) < edge_prob
-    shift = rng.integers(1, space.n_ops, size=(count, space.n_edges))
-    children = (ops + flip * shift) % space.n_ops
-    return [Arch(tuple(int(o) for o in row)) for row in children]
-
-
-def mutation_candidates(
-    space: CellSpace,
-    ranked: Sequence[Arch],
-    exclude: set[Arch],
-    rng: np.random.Generator,
-    *,
-    num: int,
-    num_parents: int,
-    edge_prob: float,
-) -> list[Arch]:
-    """BANANAS' acquisition optimizer (official `get_candidates`, 'mutation'): `num // num_parents`
-    mutants of each of the best archs, skipping archs in `exclude` and repeats, moving on to the next
-    best arch (at most `num_parents * 5`) until `num` candidates exist."""
-    out: list[Arch] = []
-    seen = set(exclude)
-    for parent in ranked[: num_parents * PATIENCE]:
-        if len(out) >= num:
-            break
-        for child in mutate_edges(space, parent, max(num // num_parents, 1), edge_prob, rng):
-            if child not in seen:
-                seen.add(child)
-                out.append(child)
-    return out
-
-
-def fresh_random(space: CellSpace, exclude: set[Arch], count: int, rng: np.random.Generator) -> list[Arch]:
-    """Up to `count` distinct uniform samples outside `exclude`: drawn from the list of unseen archs in
-    a small space, else by rejection with at most 4 * count + 100 draws (so a nearly exhausted space
-    returns fewer instead of looping)."""
-    if space.size <= EXHAUSTIVE_BELOW:
-        unseen = [a for a in space.enumerate() if a not in exclude]
-        return [unseen[int(i)] for i in rng.permutation(len(unseen))[:count]]
-    out: list[Arch] = []
-    seen = set(exclude)
-    for _ in range(4 * count + 100):
-        if len(out) >= count:
-            break
-        arch = space.sample(rng)
-        if arch not in seen:
-            seen.add(arch)
-            out.append(arch)
-    return out
-
-
-# ---------------------------------------------------------------- the neural predictor
 class MLPEnsemble:
     """`members` independent ReLU networks (`n_layers` hidden layers of `width`, one linear output),
     trained together: weights carry a leading member axis and live in one flat buffer, so a single
