@@ -39,6 +39,22 @@ def caveats(runs: pd.DataFrame, config: dict[str, Any]) -> list[str]:
             f"noise 'random' fell back to the seed mean at fidelities {', '.join(fallbacks)}: the store holds "
             "only seed means there (the wide table's 12-epoch results)"
         )
+    spec = config["spec"]
+    if spec.get("workers", 1) > 1:
+        sequential = sorted(set(runs.loc[runs["sequential_fallback"], "strategy"]))
+        notes.append(
+            f"{spec['workers']} simulated workers share the budget"
+            + (
+                f"; {', '.join(sequential)} cannot propose while results are pending and ran one evaluation at a time"
+                if sequential
+                else ""
+            )
+        )
+    if spec.get("constraint"):
+        c = spec["constraint"]
+        notes.append(
+            f"constraint {c['metric']} <= {c['limit']:g}: the incumbent is the best arch that satisfies it (none while no evaluated arch does)"
+        )
     notes.append(
         "accuracies are 200-epoch seed means of the final incumbent (best validation seen); overhead is real seconds per run, not part of the simulated budget"
     )

@@ -42,29 +42,32 @@ class Budget:
 
 @dataclass
 class Spent:
-    """What a search has used so far."""
+    """What a search has used so far. `seconds` is the simulated clock: the time the last recorded
+    evaluation finished (with one worker, the sum of all costs)."""
 
     seconds: float = 0.0
     evaluations: int = 0
     epochs: int = 0
 
-    def amount(self, kind: BudgetKind) -> float:
-        return {
-            BudgetKind.SECONDS: self.seconds,
-            BudgetKind.EVALUATIONS: self.evaluations,
-            BudgetKind.EPOCHS: self.epochs,
-        }[kind]
-
-    def fits(self, budget: Budget, cost_s: float, epochs: int) -> bool:
-        """Would one more evaluation of this cost stay within the budget?"""
+    @staticmethod
+    def fits(
+        budget: Budget,
+        cost_s: float,
+        epochs: int,
+        start_s: float,
+        started_evaluations: int,
+        started_epochs: int,
+    ) -> bool:
+        """Would an evaluation started at `start_s` stay within the budget, counting the ones already
+        started (with parallel workers some of those are still running)?"""
         after = {
-            BudgetKind.SECONDS: self.seconds + cost_s,
-            BudgetKind.EVALUATIONS: self.evaluations + 1,
-            BudgetKind.EPOCHS: self.epochs + epochs,
+            BudgetKind.SECONDS: start_s + cost_s,
+            BudgetKind.EVALUATIONS: started_evaluations + 1,
+            BudgetKind.EPOCHS: started_epochs + epochs,
         }[budget.kind]
         return after <= budget.limit
 
-    def charge(self, cost_s: float, epochs: int) -> None:
-        self.seconds += cost_s
-        self.evaluations += 1
+    def finish(self, at_s: float, epochs: int, evaluation: bool) -> None:
+        self.seconds = max(self.seconds, at_s)
+        self.evaluations += evaluation
         self.epochs += epochs

@@ -116,6 +116,23 @@ def _budget(args: argparse.Namespace):
     return Budget(*given[0])
 
 
+def _constraint(text: str | None):
+    from nasbench_suite.protocol import Constraint
+
+    if text is None:
+        return None
+    metric, sep, limit = text.partition("<=")
+    try:
+        value = float(limit)
+    except ValueError:
+        value = float("nan")
+    if not sep or not metric.strip() or value != value:
+        raise ConfigError(
+            f"--constraint must look like METRIC<=LIMIT, e.g. hw_latency_ms/pixel3<=10; got {text!r}"
+        )
+    return Constraint(metric.strip(), value)
+
+
 def _split(text: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in text.split(",") if x.strip())
 
@@ -140,6 +157,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         noise=args.noise,
         seed=args.seed,
         hparams=hparams,
+        workers=args.workers,
+        constraint=_constraint(args.constraint),
+        objective=args.objective,
     )
     # Validate everything before the first run starts or anything is written.
     stray = sorted(set(hparams) - set(spec.strategies))
@@ -153,6 +173,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             rng=np.random.default_rng(0),
             noise=spec.noise,
             schedule=spec.schedule,
+            constraint=spec.constraint,
+            objective=spec.objective,
         )
         for name in spec.strategies:
             strategies.check_hyperparameters(name, oracle.problem, hparams.get(name))
@@ -255,7 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--hparams", help='JSON of hyperparameters per strategy, e.g. {"rea": {"population_size": 20}}'
     )
-    c.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    c.add_argument(
+        "--workers", type=int, default=1, help="simulated parallel workers sharing the budget (default 1)"
+    )
+    c.add_argument("--constraint", help="hard limit on a measurable metric, e.g. hw_latency_ms/pixel3<=10")
+    c.add_argument(
+        "--objective", help="second objective (minimized) for multi-objective strategies, e.g. flops_m"
+    )
+    c.add_argument(
+        "--jobs", type=int, default=None, help="worker processes on this machine (default: all cores)"
+    )
     c.add_argument("--out", required=True, help="results directory (rerun to resume)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.add_argument("--store", help=store_help)

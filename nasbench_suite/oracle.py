@@ -12,21 +12,46 @@ Protocol details, each a choice that makes comparisons fair and reproducible:
   (NAS-Bench-201's protocol); `mean` shows the seed mean. Evaluating an arch again costs again and draws
   again. Where the store holds only a seed mean (the wide table's 12-epoch results), `random` falls back
   to the mean and the fidelity is listed in `noise_fallbacks`.
-- The incumbent is the arch with the best validation accuracy *seen* so far (first one on ties).
+- The incumbent is the arch with the best validation accuracy *seen* so far (first one on ties); with a
+  constraint, the best among archs that satisfy it.
+- Measurements (per-arch properties a practitioner gets without training) are answered from the store's
+  static tables. FLOPs, parameters and latencies cost no simulated training time (they are computed or
+  measured outside the training budget, as HW-NAS-Bench treats them); a zero-cost proxy is charged one
+  forward pass over a minibatch of `PROXY_BATCH` images, `PROXY_BATCH / n_train / 3` training epochs.
+  Measurements never count as evaluations or epochs.
+- `start` prices and draws an evaluation, `finish` records it: the runner overlaps evaluations between
+  the two to simulate parallel workers; `evaluate` / `measure` do both at once (one worker).
 - Real time spent inside a strategy is measured by the runner and never mixed into simulated time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
 
-from nasbench_suite.budget import Budget, Spent
-from nasbench_suite.datasets import check_search_dataset, report_dataset, validation_epoch_fraction
-from nasbench_suite.errors import ConfigError, StoreError, unknown
-from nasbench_suite.protocol import Fidelity, Observation, SearchProblem
+from nasbench_suite.budget import Budget, BudgetKind, Spent
+from nasbench_suite.datasets import (
+    FORWARD_FRACTION,
+    check_search_dataset,
+    dataset_info,
+    report_dataset,
+    validation_epoch_fraction,
+)
+from nasbench_suite.errors import ConfigError, StoreError, UnknownNameError, unknown
+from nasbench_suite.protocol import (
+    Constraint,
+    Fidelity,
+    Measured,
+    Measurement,
+    Observation,
+    Proposal,
+    Request,
+    Result,
+    SearchProblem,
+)
 from nasbench_suite.space import Arch
 from nasbench_suite.store import Store
 
@@ -36,8 +61,29 @@ class Noise(StrEnum):
     MEAN = "mean"
 
 
+PROXY_BATCH = 128  # images in the minibatch a zero-cost proxy scores an arch on (NASWOT uses 128)
+PROXY_PREFIX = "zc_"
+HW_PREFIX = "hw_latency_ms/"
+MEASUREMENT_LIMIT = 100_000  # per run: a strategy that only ever measures still ends
+
+
 class BudgetExhausted(Exception):
-    """The next evaluation does not fit the budget; the search is over."""
+    """The next evaluation does not fit the budget; the search (or this worker) is over."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An evaluation or measurement that has been priced and drawn but not yet recorded."""
+
+    request: Request
+    index: int
+    value: float
+    cost_s: float
+    start_s: float
+
+    @property
+    def finish_s(self) -> float:
+        return self.start_s + self.cost_s
 
 
 @dataclass
@@ -61,6 +107,8 @@ class Trajectory:
     incumbent_valid_seen: list[float] = field(default_factory=list)
     incumbent_valid: list[float] = field(default_factory=list)
     incumbent_test: list[float] = field(default_factory=list)
+    measure: list[str] = field(default_factory=list)
+    measured_value: list[float] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.arch_index)
@@ -78,6 +126,8 @@ class TabularOracle:
         rng: np.random.Generator,
         noise: Noise | str = Noise.RANDOM,
         schedule: int = 12,
+        constraint: Constraint | None = None,
+        objective: str | None = None,
     ) -> None:
         self.store = store
         self.dataset = check_search_dataset(dataset)
@@ -108,7 +158,29 @@ class TabularOracle:
                 self._tables[Fidelity(epoch, s)] = _FidelityTable(valid.values, k, bool(valid.spec.seeds))
         if Fidelity.full(schedule) not in self._tables:
             raise StoreError(f"the store has no training times for {dataset} at {schedule} epochs")
-        self.problem = SearchProblem(store.space, tuple(sorted(self._tables)), Fidelity.full(schedule))
+        self._static = {
+            m: np.asarray(store.table(dataset, m).column("mean"))
+            for m in store.metrics(dataset)
+            if not store.schedules(dataset, m)
+        }
+        for metric, what in (
+            (constraint.metric if constraint else None, "--constraint"),
+            (objective, "--objective"),
+        ):
+            if metric is not None and metric not in self._static:
+                raise _unknown_measurable(metric, what, sorted(self._static), dataset)
+        self._feasible = None if constraint is None else self._static[constraint.metric] <= constraint.limit
+        self._proxy_s = (
+            self._per_epoch_s[schedule] * PROXY_BATCH / dataset_info(dataset).n_train * FORWARD_FRACTION
+        )
+        self.problem = SearchProblem(
+            store.space,
+            tuple(sorted(self._tables)),
+            Fidelity.full(schedule),
+            measurable=tuple(sorted(self._static)),
+            constraint=constraint,
+            objective=objective,
+        )
 
         # reporting only: the found arch's 200-epoch seed means
         self.report_dataset = report_dataset(dataset)
@@ -120,6 +192,9 @@ class TabularOracle:
         self.noise_fallbacks: set[Fidelity] = set()
         self._best = -np.inf
         self._incumbent = -1
+        self._started_evaluations = 0
+        self._started_epochs = 0
+        self._measurements = 0
 
     def noise_fallback_fidelities(self) -> list[Fidelity]:
         """Fidelities where `random` noise must fall back to the mean (the store has no per-seed values)."""
@@ -127,33 +202,86 @@ class TabularOracle:
             return []
         return [f for f, t in self._tables.items() if not t.has_seeds]
 
+    # ---------------------------------------------------------------- one worker
     def evaluate(self, arch: Arch, fidelity: Fidelity) -> Observation:
-        index = self.store.index(arch)
+        result = self.finish(self.start(Proposal(arch, fidelity), self.spent.seconds))
+        assert isinstance(result, Observation)
+        return result
+
+    def measure(self, arch: Arch, metric: str) -> Measured:
+        result = self.finish(self.start(Measurement(arch, metric), self.spent.seconds))
+        assert isinstance(result, Measured)
+        return result
+
+    # ---------------------------------------------------------------- start and finish
+    def start(self, request: Request, at_s: float) -> Pending:
+        """Price and draw `request` starting at simulated time `at_s`; raises BudgetExhausted (charging
+        nothing) when it would not fit. Evaluations and epochs are counted here, time when it finishes."""
+        index = self.store.index(request.arch)
+        if isinstance(request, Measurement):
+            values = self._static.get(request.metric)
+            if values is None:
+                raise _unknown_measurable(
+                    request.metric, "measurement", self.problem.measurable, self.dataset
+                )
+            cost = float(self._proxy_s[index]) if request.metric.startswith(PROXY_PREFIX) else 0.0
+            if at_s + cost > self._seconds_limit() or self._measurements >= MEASUREMENT_LIMIT:
+                raise BudgetExhausted
+            self._measurements += 1
+            return Pending(request, index, float(values[index]), cost, at_s)
+        fidelity = request.fidelity
         table = self._tables.get(fidelity)
         if table is None:
             raise unknown("fidelity (epoch/schedule)", fidelity, self.problem.fidelities)
-        valid = self._valid_value(table, index, fidelity)
         cost = float(
             self._per_epoch_s[fidelity.schedule][index] * fidelity.epoch
             + self._valid_pass_s[fidelity.schedule][index]
         )
-        if not self.spent.fits(self.budget, cost, fidelity.epoch):
+        fits = self.spent.fits(
+            self.budget, cost, fidelity.epoch, at_s, self._started_evaluations, self._started_epochs
+        )
+        if not fits:
             raise BudgetExhausted
-        self.spent.charge(cost, fidelity.epoch)
-        if valid > self._best:
-            self._best, self._incumbent = valid, index
+        self._started_evaluations += 1
+        self._started_epochs += fidelity.epoch
+        return Pending(request, index, self._valid_value(table, index, fidelity), cost, at_s)
+
+    def finish(self, pending: Pending) -> Result:
+        """Record a started request as finished at `pending.finish_s`; return what the strategy sees."""
+        request, index, finish_s = pending.request, pending.index, pending.finish_s
+        training = isinstance(request, Proposal)
+        self.spent.finish(finish_s, request.fidelity.epoch if training else 0, training)
         t = self.trajectory
         t.arch_index.append(index)
-        t.epoch.append(fidelity.epoch)
-        t.schedule.append(fidelity.schedule)
-        t.cost_s.append(cost)
-        t.time_s.append(self.spent.seconds)
-        t.valid_seen.append(valid)
+        t.cost_s.append(pending.cost_s)
+        t.time_s.append(finish_s)
+        result: Result
+        if training:
+            valid = pending.value
+            if valid > self._best and (self._feasible is None or self._feasible[index]):
+                self._best, self._incumbent = valid, index
+            result = Observation(request.arch, request.fidelity, valid, pending.cost_s, finish_s)
+            t.epoch.append(request.fidelity.epoch)
+            t.schedule.append(request.fidelity.schedule)
+            t.valid_seen.append(valid)
+            t.measure.append("")
+            t.measured_value.append(float("nan"))
+        else:
+            result = Measured(request.arch, request.metric, pending.value, pending.cost_s, finish_s)
+            t.epoch.append(0)
+            t.schedule.append(0)
+            t.valid_seen.append(float("nan"))
+            t.measure.append(request.metric)
+            t.measured_value.append(pending.value)
+        found = self._incumbent >= 0
         t.incumbent_index.append(self._incumbent)
-        t.incumbent_valid_seen.append(self._best)
-        t.incumbent_valid.append(float(self._report_valid[self._incumbent]))
-        t.incumbent_test.append(float(self._report_test[self._incumbent]))
-        return Observation(arch, fidelity, valid, cost, self.spent.seconds)
+        t.incumbent_valid_seen.append(self._best if found else float("nan"))
+        t.incumbent_valid.append(float(self._report_valid[self._incumbent]) if found else float("nan"))
+        t.incumbent_test.append(float(self._report_test[self._incumbent]) if found else float("nan"))
+        return result
+
+    def _seconds_limit(self) -> float:
+        return self.budget.limit if self.budget.kind is BudgetKind.SECONDS else float("inf")
 
     def _valid_value(self, table: _FidelityTable, index: int, fidelity: Fidelity) -> float:
         if self.noise is Noise.RANDOM and table.has_seeds:
@@ -169,6 +297,13 @@ class TabularOracle:
                 f"the store has no {self.dataset} validation accuracy at {fidelity} epochs for arch {index}"
             )
         return value
+
+
+def _unknown_measurable(metric: str, what: str, valid: Sequence[str], dataset: str) -> UnknownNameError:
+    devices = [m.removeprefix(HW_PREFIX) for m in valid if m.startswith(HW_PREFIX)]
+    if metric.startswith(HW_PREFIX) and devices:
+        return unknown("device", metric.removeprefix(HW_PREFIX), devices, f"{what} on {dataset}")
+    return unknown("metric", metric, valid, f"{what} on {dataset}")
 
 
 def _bad_noise(noise: object) -> Noise:

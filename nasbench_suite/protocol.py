@@ -45,27 +45,76 @@ class Observation:
     time_s: float  # simulated time at which this evaluation finished
 
 
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """A request for a per-arch property that needs no training: a hardware latency, FLOPs, parameters,
+    or a zero-cost proxy score (`SearchProblem.measurable` lists them). Proxies are charged the simulated
+    time of computing them; the others cost nothing (see `nasbench_suite.oracle`)."""
+
+    arch: Arch
+    metric: str
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """The answer to a `Measurement` (NaN where the benchmark lacks the value)."""
+
+    arch: Arch
+    metric: str
+    value: float
+    cost_s: float
+    time_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """A hard limit on a measurable metric, e.g. `hw_latency_ms/pixel3 <= 10`."""
+
+    metric: str
+    limit: float
+
+    def __str__(self) -> str:
+        return f"{self.metric}<={self.limit:g}"
+
+
 @dataclass(frozen=True)
 class SearchProblem:
-    """What a strategy may know: the space, the fidelities the oracle can evaluate, and the default one
-    (the schedule single-fidelity strategies use)."""
+    """What a strategy may know: the space, the fidelities the oracle can evaluate, the default one (the
+    schedule single-fidelity strategies use), the metrics it may measure without training, and optionally
+    a constraint on one of them and a second objective (minimized) for multi-objective search."""
 
     space: CellSpace
     fidelities: tuple[Fidelity, ...]
     default_fidelity: Fidelity
+    measurable: tuple[str, ...] = ()
+    constraint: Constraint | None = None
+    objective: str | None = None
 
     def __post_init__(self) -> None:
         if self.default_fidelity not in self.fidelities:
             raise ValueError(f"default fidelity {self.default_fidelity} is not among {self.fidelities}")
+        for metric in (self.constraint.metric if self.constraint else None, self.objective):
+            if metric is not None and metric not in self.measurable:
+                raise ValueError(f"{metric!r} is not measurable here")
+
+
+Request = Proposal | Measurement
+Result = Observation | Measured
 
 
 @runtime_checkable
 class Strategy(Protocol):
-    """Ask/tell search strategy; constructed as `cls(problem, rng, **hyperparameters)`."""
+    """Ask/tell search strategy; constructed as `cls(problem, rng, **hyperparameters)`.
 
-    def ask(self) -> Proposal: ...
+    `ask` returns a `Proposal` (train this arch) or a `Measurement` (look up a cheap property); `tell`
+    receives the request with its `Observation` or `Measured`. A strategy whose class sets
+    `asynchronous = True` may be asked again while earlier requests are pending (`--workers K`); the
+    others are only asked when nothing is pending.
+    """
 
-    def tell(self, proposal: Proposal, observation: Observation) -> None: ...
+    def ask(self) -> Request: ...
+
+    def tell(self, request: Request, result: Result) -> None: ...
 
 
 class Oracle(Protocol):
@@ -75,3 +124,5 @@ class Oracle(Protocol):
     def problem(self) -> SearchProblem: ...
 
     def evaluate(self, arch: Arch, fidelity: Fidelity) -> Observation: ...
+
+    def measure(self, arch: Arch, metric: str) -> Measured: ...

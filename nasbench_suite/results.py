@@ -39,7 +39,9 @@ COLUMNS: dict[str, str] = {
     "incumbent_valid_seen": "its validation accuracy as seen",
     "incumbent_valid": "its 200-epoch seed-mean validation accuracy on the search dataset (reporting only)",
     "incumbent_test": "its 200-epoch seed-mean test accuracy on the report dataset (reporting only)",
-    "overhead_s": "real seconds the strategy spent in ask/tell since the previous evaluation",
+    "overhead_s": "real seconds the strategy spent in ask/tell since the previous row",
+    "measure": "for a measurement row (epoch 0): the metric measured; empty for a training row",
+    "measured_value": "for a measurement row: the value the strategy saw",
 }
 
 

@@ -7,6 +7,8 @@ so every run can be reproduced alone and runs are paired by seed across strategi
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -20,8 +22,8 @@ import numpy as np
 from nasbench_suite import __version__
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError, ResultsError
-from nasbench_suite.oracle import BudgetExhausted, Noise, TabularOracle
-from nasbench_suite.protocol import SearchProblem, Strategy
+from nasbench_suite.oracle import BudgetExhausted, Noise, Pending, TabularOracle
+from nasbench_suite.protocol import Constraint, SearchProblem, Strategy
 from nasbench_suite.results import read_config, run_file, write_config, write_run
 from nasbench_suite.seeding import run_seed_sequence
 from nasbench_suite.store import Store
@@ -43,8 +45,13 @@ class ComparisonSpec:
     noise: Noise = Noise.RANDOM
     seed: int = 0
     hparams: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    workers: int = 1
+    constraint: Constraint | None = None
+    objective: str | None = None
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.workers, int) and self.workers >= 1):
+            raise ConfigError(f"workers must be a whole number >= 1, got {self.workers!r}")
         if not self.strategies or not self.datasets:
             raise ConfigError("a comparison needs at least one strategy and one dataset")
         if not (isinstance(self.runs, int) and self.runs >= 1):
@@ -58,6 +65,11 @@ class ComparisonSpec:
         d["noise"] = str(self.noise)
         d["strategies"], d["datasets"] = list(self.strategies), list(self.datasets)
         d["hparams"] = {k: dict(v) for k, v in self.hparams.items()}
+        d["constraint"] = (
+            None
+            if self.constraint is None
+            else {"metric": self.constraint.metric, "limit": self.constraint.limit}
+        )
         return d
 
     @classmethod
@@ -71,6 +83,9 @@ class ComparisonSpec:
             noise=Noise(d["noise"]),
             seed=int(d["seed"]),
             hparams=d.get("hparams", {}),
+            workers=int(d.get("workers", 1)),
+            constraint=Constraint(**d["constraint"]) if d.get("constraint") else None,
+            objective=d.get("objective"),
         )
 
 
@@ -97,29 +112,20 @@ def run_one(
         rng=np.random.default_rng(oracle_seq),
         noise=spec.noise,
         schedule=spec.schedule,
+        constraint=spec.constraint,
+        objective=spec.objective,
     )
-    clock = time.perf_counter
-    started = clock()
+    started = time.perf_counter()
     search = factory(
         strategy, oracle.problem, np.random.default_rng(strategy_seq), spec.hparams.get(strategy, {})
     )
-    overhead, since_last = clock() - started, clock() - started
-    overheads: list[float] = []
-    while True:
-        t0 = clock()
-        proposal = search.ask()
-        dt = clock() - t0
-        overhead += dt
-        since_last += dt
-        try:
-            observation = oracle.evaluate(proposal.arch, proposal.fidelity)
-        except BudgetExhausted:
-            break
-        overheads.append(since_last)
-        t0 = clock()
-        search.tell(proposal, observation)
-        since_last = clock() - t0
-        overhead += since_last
+    asynchronous = bool(getattr(search, "asynchronous", False))
+    workers = spec.workers if asynchronous else 1
+    construction = time.perf_counter() - started
+    overheads, overhead = drive(search, oracle, workers)
+    overhead += construction
+    if overheads:
+        overheads[0] += construction
     traj = oracle.trajectory
     n = len(traj)
     columns: dict[str, Any] = asdict(traj) | {
@@ -129,26 +135,73 @@ def run_one(
         "step": list(range(n)),
         "overhead_s": overheads,
     }
+    trained = [k for k in range(n) if traj.epoch[k] > 0]
     meta = {
         "run": run,
         "strategy": strategy,
         "dataset": dataset,
         "seed": spec.seed,
         "spawn_key": [run],
-        "evaluations": n,
+        "evaluations": len(trained),
+        "measurements": n - len(trained),
+        "workers": workers,
+        "sequential_fallback": spec.workers > 1 and not asynchronous,
         "spent_seconds": oracle.spent.seconds,
         "spent_epochs": oracle.spent.epochs,
         "overhead_s": overhead,
-        "wall_s": clock() - started,
+        "wall_s": time.perf_counter() - started,
         "final_test": traj.incumbent_test[-1] if n else float("nan"),
+        "final_valid": traj.incumbent_valid[-1] if n else float("nan"),
         # NATS-Bench's reading of a run at the budget point (interpolated between the nearest evaluations)
-        "test_at_budget": value_at(np.array(traj.time_s), np.array(traj.incumbent_test), spec.budget.limit)
+        "test_at_budget": value_at(
+            np.array([traj.time_s[k] for k in trained]),
+            np.array([traj.incumbent_test[k] for k in trained]),
+            spec.budget.limit,
+        )
         if spec.budget.kind is BudgetKind.SECONDS
         else float("nan"),
-        "final_valid": traj.incumbent_valid[-1] if n else float("nan"),
         "noise_fallbacks": sorted(str(f) for f in oracle.noise_fallbacks),
     }
     return columns, meta
+
+
+def drive(search: Strategy, oracle: TabularOracle, workers: int = 1) -> tuple[list[float], float]:
+    """The ask/start/finish/tell loop with `workers` simulated parallel workers; returns the strategy's
+    real seconds since the previous record for every record, and its total real seconds.
+
+    An idle worker asks at the current simulated time; the earliest-finishing request is recorded and
+    told next (ties in the order they started). A request that does not fit the budget retires its
+    worker; the run ends when no work is pending and no worker is left. With one worker this is exactly
+    the sequential loop: ask, evaluate, tell.
+    """
+    clock = time.perf_counter
+    heap: list[tuple[float, int, Pending]] = []
+    order = itertools.count()
+    now, idle = 0.0, workers
+    overheads: list[float] = []
+    overhead = since_last = 0.0
+    while True:
+        while idle > 0:
+            t0 = clock()
+            request = search.ask()
+            spent = clock() - t0
+            overhead, since_last = overhead + spent, since_last + spent
+            idle -= 1
+            try:
+                pending = oracle.start(request, now)
+            except BudgetExhausted:
+                continue  # this worker retires
+            heapq.heappush(heap, (pending.finish_s, next(order), pending))
+        if not heap:
+            return overheads, overhead
+        now, _, pending = heapq.heappop(heap)
+        result = oracle.finish(pending)
+        overheads.append(since_last)
+        t0 = clock()
+        search.tell(pending.request, result)
+        since_last = clock() - t0
+        overhead += since_last
+        idle += 1
 
 
 # Worker processes open the store once, in the pool's initializer.

@@ -144,6 +144,8 @@ class Bracket:
 class BracketSearch:
     """Runs brackets one after another (overlapping only while results are pending)."""
 
+    asynchronous = True  # pending rungs start the next bracket, as hpbandster does
+
     name = "bracket-search"
 
     def __init__(

@@ -52,6 +52,8 @@ class OptunaAdapter:
     `Observation` does not carry yet, so none is registered.
     """
 
+    asynchronous = True  # pending trials are open Optuna trials (TPE's constant liar)
+
     def __init__(
         self,
         problem: SearchProblem,

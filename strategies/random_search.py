@@ -14,6 +14,8 @@ class RandomSearch:
     paid for) twice. No hyperparameters.
     """
 
+    asynchronous = True  # proposals are independent of pending results
+
     def __init__(self, problem: SearchProblem, rng: np.random.Generator) -> None:
         self._problem = problem
         self._rng = rng

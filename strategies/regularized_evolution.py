@@ -19,6 +19,8 @@ class RegularizedEvolution:
     with the best validation accuracy, its mutant is proposed, and when it is told the oldest member dies.
     """
 
+    asynchronous = True  # tournaments use the members told so far
+
     def __init__(
         self,
         problem: SearchProblem,

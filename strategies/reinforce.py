@@ -54,6 +54,8 @@ class Reinforce:
     NATS-Bench code (not the policy's argmax).
     """
 
+    asynchronous = True  # each proposal keeps the policy it was sampled from
+
     def __init__(
         self,
         problem: SearchProblem,
