@@ -31,7 +31,15 @@ import numpy as np
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import InvalidArchError
 from nasbench_suite.oracle import BudgetExhausted, Noise, TabularOracle, Trajectory
-from nasbench_suite.protocol import Observation, Proposal, SearchProblem, Strategy
+from nasbench_suite.protocol import (
+    Constraint,
+    Measured,
+    Measurement,
+    Observation,
+    Proposal,
+    SearchProblem,
+    Strategy,
+)
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.seeding import run_seed_sequence
 from nasbench_suite.space import Arch, CellSpace
@@ -90,13 +98,36 @@ def build_synthetic_store(path: Path | str, space: CellSpace, *, seed: int = 0) 
         builder.add(TableSpec(DATASET, "train_time_s", s, (), (s,)), (per_epoch * s).reshape(n, 1, 1))
     test = final + rng.normal(0.0, 0.3, n)
     builder.add(TableSpec("cifar10", "test_acc", 200, (), (200,)), test.reshape(n, 1, 1))
+    # per-arch properties to measure: a latency and FLOPs that grow with the training time, and a
+    # zero-cost score that is informative but noisy
+    builder.add(TableSpec(DATASET, "latency_s"), per_epoch / 100.0)
+    builder.add(TableSpec(DATASET, "flops_m"), 10.0 * per_epoch + rng.normal(0.0, 0.5, n))
+    builder.add(TableSpec(DATASET, "zc_zen"), final + rng.normal(0.0, 2.0, n))
     return builder.write(Path(path))
+
+
+# ---------------------------------------------------------------- the problem each strategy needs
+def problem_extras(name: str, store: Store) -> dict[str, Any]:
+    """A constraint and/or second objective for strategies that declare `requires` (hardware-aware and
+    multi-objective ones): latency_s at most its median, and flops_m."""
+    needs = getattr(strategy_class(name), "requires", ())
+    extras: dict[str, Any] = {}
+    if "constraint" in needs:
+        latency = np.asarray(store.table(DATASET, "latency_s").column("mean"))
+        extras["constraint"] = Constraint("latency_s", float(np.nanmedian(latency)))
+    if "objective" in needs:
+        extras["objective"] = "flops_m"
+    return extras
+
+
+def _spec(name: str, store: Store, runs: int, budget: Budget, **kwargs: Any) -> ComparisonSpec:
+    return ComparisonSpec((name,), (DATASET,), runs, budget, **(problem_extras(name, store) | kwargs))
 
 
 # ---------------------------------------------------------------- the checks
 def check_budget(name: str, store: Store, budget: Budget, *, runs: int = 2, seed: int = 0) -> None:
     """(a) Through the runner, every recorded evaluation fits the budget and costs add up to the clock."""
-    spec = ComparisonSpec((name,), (DATASET,), runs, budget, schedule=SCHEDULE, seed=seed)
+    spec = _spec(name, store, runs, budget, schedule=SCHEDULE, seed=seed)
     for run in range(runs):
         with _deadline(60.0, f"{name}: run {run} under {budget}"):
             columns, _ = run_one(store, spec, name, DATASET, run, build)
@@ -106,7 +137,7 @@ def check_budget(name: str, store: Store, budget: Budget, *, runs: int = 2, seed
 def check_deterministic(name: str, store: Store, *, evaluations: int = 40, seed: int = 5) -> None:
     """(b) The same seed gives the same trajectory: twice in this process, and once in a fresh process
     with another string-hash seed (catches iteration over sets of strings, time-based seeds)."""
-    spec = ComparisonSpec((name,), (DATASET,), 1, Budget(BudgetKind.EVALUATIONS, evaluations), seed=seed)
+    spec = _spec(name, store, 1, Budget(BudgetKind.EVALUATIONS, evaluations), seed=seed)
     with _deadline(60.0, f"{name}: determinism runs"):
         first, second = (_path(run_one(store, spec, name, DATASET, 0, build)[0]) for _ in range(2))
     if first != second:
@@ -135,7 +166,7 @@ def check_sees_no_test_metrics(
         spies.append(_Spy(build(n, problem, rng, hparams)))
         return spies[-1]
 
-    spec = ComparisonSpec((name,), (DATASET,), 1, Budget(BudgetKind.EVALUATIONS, evaluations), seed=0)
+    spec = _spec(name, store, 1, Budget(BudgetKind.EVALUATIONS, evaluations), seed=0)
     with _deadline(hang_s, f"{name}: {evaluations} evaluations through the runner"):
         columns, _ = run_one(store, spec, name, DATASET, 0, factory)
     told = spies[0].told
@@ -144,11 +175,17 @@ def check_sees_no_test_metrics(
             f"{name}: told {len(told)} times for {len(columns['valid_seen'])} charged evaluations"
         )
     for k, (proposal, observation) in enumerate(told):
-        if type(observation) is not Observation:
-            raise AssertionError(f"{name}: tell() got a {type(observation).__name__}, not an Observation")
-        logged = (columns["valid_seen"][k], columns["cost_s"][k], columns["time_s"][k])
-        shown = (observation.valid_acc, observation.cost_s, observation.time_s)
-        if shown != logged or observation.arch != proposal.arch:
+        if type(observation) is Measured:
+            logged = (columns["measured_value"][k], columns["cost_s"][k], columns["time_s"][k])
+            shown = (observation.value, observation.cost_s, observation.time_s)
+        elif type(observation) is Observation:
+            logged = (columns["valid_seen"][k], columns["cost_s"][k], columns["time_s"][k])
+            shown = (observation.valid_acc, observation.cost_s, observation.time_s)
+        else:
+            raise AssertionError(
+                f"{name}: tell() got a {type(observation).__name__}, not an Observation or Measured"
+            )
+        if not np.array_equal(shown, logged, equal_nan=True) or observation.arch != proposal.arch:
             raise AssertionError(
                 f"{name}: observation {k} {observation} is not what the oracle logged {logged}"
             )
@@ -228,10 +265,46 @@ def check_picklable(name: str, store: Store, *, tells: int = 15, then: int = 3) 
                     raise AssertionError(
                         f"{name}: after unpickling, ask {k - tells + 1} proposes {twin}, the original {proposal}"
                     )
-            observation = oracle.evaluate(proposal.arch, proposal.fidelity)
+            observation = _answer(oracle, proposal)
             strategy.tell(proposal, observation)
             if copy is not None:
                 copy.tell(proposal, observation)
+
+
+def check_parallel_workers(name: str, store: Store, *, workers: int = 4, evaluations: int = 40) -> None:
+    """(i) With `workers` simulated workers an `asynchronous` strategy keeps up to that many evaluations
+    running on one clock, never more, spends the evaluation budget exactly and stays deterministic; any
+    other strategy is run one evaluation at a time and says so in the run metadata."""
+    spec = _spec(name, store, 1, Budget(BudgetKind.EVALUATIONS, evaluations), workers=workers, seed=2)
+    with _deadline(60.0, f"{name}: {evaluations} evaluations on {workers} workers"):
+        columns, meta = run_one(store, spec, name, DATASET, 0, build)
+        again, _ = run_one(store, spec, name, DATASET, 0, build)
+    if _path(columns) != _path(again):
+        raise AssertionError(
+            f"{name}: two runs on {workers} workers differ {_first_difference(_path(columns), _path(again))}"
+        )
+    if meta["evaluations"] != evaluations:
+        raise AssertionError(
+            f"{name}: {meta['evaluations']} evaluations ran on {workers} workers, the budget allows {evaluations}"
+        )
+    asynchronous = bool(getattr(strategy_class(name), "asynchronous", False))
+    if meta["sequential_fallback"] == asynchronous:
+        raise AssertionError(
+            f"{name}: asynchronous={asynchronous} but the run metadata says sequential_fallback={meta['sequential_fallback']}"
+        )
+    finish = np.asarray(columns["time_s"])
+    if (np.diff(finish) < 0).any():
+        raise AssertionError(f"{name}: records are not in finishing order on {workers} workers")
+    at_once = max_concurrent(finish - np.asarray(columns["cost_s"]), finish)
+    limit = workers if asynchronous else 1
+    if at_once > limit:
+        raise AssertionError(f"{name}: {at_once} evaluations ran at once; at most {limit} may")
+
+
+def max_concurrent(start: np.ndarray, finish: np.ndarray, tol: float = 1e-6) -> int:
+    """The most intervals [start, finish) running at one moment; a start within `tol` of a finish counts
+    as after it (a start is computed as finish - cost, so it carries float error)."""
+    return int(max(((start <= s + tol) & (finish > s + tol)).sum() for s in start)) if len(start) else 0
 
 
 def check_real_run(
@@ -241,7 +314,7 @@ def check_real_run(
     the run ends within `hang_s` of real time (a bound against hangs, not a speed target). Returns the
     run's metadata, whose `overhead_s` is the time spent inside the strategy."""
     budget = Budget(BudgetKind.SECONDS, seconds)
-    spec = ComparisonSpec((name,), (DATASET,), run + 1, budget, schedule=SCHEDULE, seed=seed)
+    spec = _spec(name, store, run + 1, budget, schedule=SCHEDULE, seed=seed)
     started = time.perf_counter()
     with _deadline(hang_s, f"{name}: a {seconds:g} s search on the real store"):
         columns, meta = run_one(store, spec, name, DATASET, run, build)
@@ -286,6 +359,9 @@ class _ConstantOracle:
     def evaluate(self, arch: Arch, fidelity: Any) -> Observation:
         return replace(self._oracle.evaluate(arch, fidelity), valid_acc=self._value)
 
+    def measure(self, arch: Arch, metric: str) -> Measured:
+        return self._oracle.measure(arch, metric)
+
 
 def _start(
     name: str, store: Store, budget: Budget, *, seed: int = 0, noise: Noise = Noise.RANDOM
@@ -293,7 +369,13 @@ def _start(
     """Strategy and oracle with independent streams, as the runner makes them."""
     strategy_seq, oracle_seq = run_seed_sequence(seed, 0).spawn(2)
     oracle = TabularOracle(
-        store, DATASET, budget, rng=np.random.default_rng(oracle_seq), noise=noise, schedule=SCHEDULE
+        store,
+        DATASET,
+        budget,
+        rng=np.random.default_rng(oracle_seq),
+        noise=noise,
+        schedule=SCHEDULE,
+        **problem_extras(name, store),
     )
     return build(name, oracle.problem, np.random.default_rng(strategy_seq)), oracle
 
@@ -318,21 +400,36 @@ def _search(
             proposal = strategy.ask()
             _check_proposal(name, proposal, oracle.problem)
             try:
-                observation = door.evaluate(proposal.arch, proposal.fidelity)
+                observation = _answer(door, proposal)
             except BudgetExhausted:
                 break
             strategy.tell(proposal, observation)
-            told.append((proposal, observation))
+            if isinstance(observation, Observation):
+                told.append((proposal, observation))
     return _Record(strategy, oracle, told)
 
 
+def _answer(door: Any, request: Proposal | Measurement) -> Observation | Measured:
+    if isinstance(request, Measurement):
+        return door.measure(request.arch, request.metric)
+    return door.evaluate(request.arch, request.fidelity)
+
+
 def _check_proposal(name: str, proposal: object, problem: SearchProblem) -> None:
-    if not isinstance(proposal, Proposal):
-        raise AssertionError(f"{name}: ask() must return a Proposal, got {type(proposal).__name__}")
+    if not isinstance(proposal, (Proposal, Measurement)):
+        raise AssertionError(
+            f"{name}: ask() must return a Proposal or a Measurement, got {type(proposal).__name__}"
+        )
     try:
         problem.space.validate(proposal.arch)
     except InvalidArchError as exc:
         raise AssertionError(f"{name}: proposed a cell outside the space: {exc}") from None
+    if isinstance(proposal, Measurement):
+        if proposal.metric not in problem.measurable:
+            raise AssertionError(
+                f"{name}: asked to measure {proposal.metric!r}; the problem offers {problem.measurable}"
+            )
+        return
     if proposal.fidelity not in problem.fidelities:
         raise AssertionError(
             f"{name}: proposed fidelity {proposal.fidelity!r}; the problem offers {problem.fidelities}"
@@ -353,7 +450,7 @@ def _check_within_budget(name: str, columns: dict[str, Any], budget: Budget) -> 
         raise AssertionError(f"{name}: the clock {clock[:5]}... is not the running sum of the costs")
     used = {
         BudgetKind.SECONDS: clock,
-        BudgetKind.EVALUATIONS: np.arange(1, n + 1),
+        BudgetKind.EVALUATIONS: np.cumsum(np.asarray(columns["epoch"]) > 0),
         BudgetKind.EPOCHS: np.cumsum(columns["epoch"]),
     }[budget.kind]
     over = np.flatnonzero(used > budget.limit)

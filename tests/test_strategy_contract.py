@@ -76,6 +76,11 @@ def test_sees_no_test_metrics(name: str, wide: Store) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_parallel_workers(name: str, wide: Store) -> None:
+    contract.check_parallel_workers(name, wide)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_copes_with_duplicates(name: str, tiny: Store) -> None:
     contract.check_copes_with_duplicates(name, tiny)
 

@@ -11,6 +11,7 @@ from nasbench_suite.oracle import PROXY_BATCH, BudgetExhausted, TabularOracle
 from nasbench_suite.protocol import Constraint, Fidelity, Measured, Measurement, Observation, Proposal
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.store import Store
+from strategies.contract import max_concurrent
 
 F12 = Fidelity.full(12)
 
@@ -47,10 +48,7 @@ def test_parallel_workers_share_one_clock(real_store: Store) -> None:
     assert meta4["workers"] == 4 and not meta4["sequential_fallback"]
     times = np.array(four["time_s"])
     assert (np.diff(times) >= 0).all() and times.max() <= 12000  # recorded in finishing order, on one clock
-    starts = times - np.array(four["cost_s"])
-    # at any moment at most 4 evaluations run (rounded: a start equals the finish it follows up to float error)
-    events = sorted([(round(t, 6), 1) for t in starts] + [(round(t, 6), -1) for t in times])
-    assert max(np.cumsum([d for _, d in events])) == 4
+    assert max_concurrent(times - np.array(four["cost_s"]), times) == 4  # never more than 4 at once
     # four workers do about four times the work (each evaluation costs ~1/100 of the budget)
     assert 3.6 < meta4["evaluations"] / meta1["evaluations"] < 4.1
 
