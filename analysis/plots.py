@@ -18,7 +18,6 @@ pyplot's global state, nothing is shown or printed. `save(fig, path)` writes `pa
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from analysis.stats import nemenyi_cd
 from nasbench_suite.datasets import report_dataset
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.seeding import SeedLike, as_generator
@@ -275,32 +275,8 @@ def average_ranks(
 
 
 # ===================================================================================== critical difference
-# Demsar (2006), JMLR 7, Table 5(a): critical values q_alpha of the two-tailed Nemenyi test for
-# k = 2..10 classifiers (the studentized range statistic at infinite degrees of freedom divided by
-# sqrt(2)). A private copy: analysis/stats.py has its own Nemenyi test.
-_Q_ALPHA: dict[float, tuple[float, ...]] = {
-    0.05: (1.960, 2.343, 2.569, 2.728, 2.850, 2.949, 3.031, 3.102, 3.164),
-    0.10: (1.645, 2.052, 2.291, 2.459, 2.589, 2.693, 2.780, 2.855, 2.920),
-}
-
-
-def _q_alpha(k: int, alpha: float) -> float:
-    """Demsar's table for k <= 10 and alpha in {0.05, 0.10}; otherwise the studentized range quantile
-    (scipy) at infinite degrees of freedom over sqrt(2), which the table rounds."""
-    if k < 2:
-        raise ConfigError(f"the Nemenyi test needs k >= 2 strategies, but got k={k}")
-    if alpha in _Q_ALPHA and k <= 10:
-        return _Q_ALPHA[alpha][k - 2]
-    from scipy.stats import studentized_range
-
-    return float(studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2))
-
-
-def nemenyi_cd(k: int, n_blocks: int, alpha: float = 0.05) -> float:
-    """Critical difference of average ranks: q_alpha * sqrt(k (k + 1) / (6 N)) (Demsar 2006, eq. 5)."""
-    if n_blocks < 1:
-        raise ConfigError(f"the Nemenyi test needs n_blocks >= 1, but got n_blocks={n_blocks}")
-    return _q_alpha(k, alpha) * math.sqrt(k * (k + 1) / (6 * n_blocks))
+# The Nemenyi critical difference comes from analysis.stats (Demsar 2006, eq. 5). Blocks here are
+# (run, task) cells: runs are paired by seed, so each run of each task ranks the strategies once.
 
 
 @dataclass(frozen=True, eq=False)
@@ -359,7 +335,7 @@ def critical_difference(
     order = np.argsort(mean_rank, kind="stable")
     sorted_names = tuple(names[i] for i in order)
     sorted_ranks = mean_rank[order]
-    cd = nemenyi_cd(len(names), blocks.shape[0], alpha)
+    cd = nemenyi_cd(len(names), blocks.shape[0], alpha=alpha)
     cliques: list[tuple[str, ...]] = []
     reach_prev = -1
     for i in range(len(sorted_names)):
