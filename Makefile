@@ -48,6 +48,7 @@ format: install
 
 bench: data
 	$(BIN)/python benchmarks/bench_store.py --store $(STORE) --out bench-results
+	$(BIN)/python benchmarks/bench_strategies.py --store $(STORE) --out bench-results
 
 clean:
 	rm -rf $(VENV) $(STORE) results bench-results
