@@ -7,12 +7,14 @@ from strategies import (  # noqa: F401 - importing a module registers its strate
     bananas,
     bohb,
     gp_bo,
+    hardware_aware,
     hyperband,
     local_search,
     optuna_adapter,
     random_search,
     regularized_evolution,
     reinforce,
+    zero_cost,
 )
 from strategies.registry import build, check_hyperparameters, hyperparameters, names, register, summary
 
