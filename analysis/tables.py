@@ -102,7 +102,10 @@ class PerformanceTable:
 # ---------------------------------------------------------------------------------------------- building
 def final_incumbents(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per run: strategy, dataset, run, arch_index = the incumbent after the run's last training
-    evaluation (`epoch > 0`; measurement rows, with or without a `measure` column, are ignored)."""
+    evaluation (`epoch > 0`; measurement rows, with or without a `measure` column, are ignored).
+
+    A run without an incumbent (under a constraint no evaluated arch met) has nothing to report: it is
+    left out, and the number left out is in `.attrs["without_incumbent"]`."""
     missing = [c for c in _INCUMBENT_COLUMNS if c not in rows.columns]
     if missing:
         raise ConfigError(
@@ -114,7 +117,10 @@ def final_incumbents(rows: pd.DataFrame) -> pd.DataFrame:
         ["strategy", "dataset", "run"], keep="last"
     )
     out = last.drop(columns="step").rename(columns={"incumbent_index": "arch_index"})
-    return out.reset_index(drop=True)
+    found = out["arch_index"] >= 0
+    out = out[found].reset_index(drop=True)
+    out.attrs["without_incumbent"] = int((~found).sum())
+    return out
 
 
 def nb201_table(

@@ -380,3 +380,19 @@ def test_save_wants_a_path_without_suffix(tmp_path: Path) -> None:
     ranks = plots.RankCurves("evaluations", np.arange(1.0, 4.0), ("a",), np.ones((1, 3)), np.ones(3, int))
     with pytest.raises(ConfigError, match=r"must not end in \.png or \.svg"):
         plots.save(plots.plot_average_rank(ranks), tmp_path / "x.png")
+
+
+def test_runs_without_a_feasible_incumbent_are_left_out_and_counted() -> None:
+    rows = pd.DataFrame(
+        {
+            "strategy": ["a", "a", "a", "a"],
+            "dataset": ["cifar100"] * 4,
+            "run": [0, 0, 1, 1],
+            "step": [0, 1, 0, 1],
+            "epoch": [12, 12, 12, 12],
+            "incumbent_index": [-1, 7, -1, -1],  # run 1 never met the constraint
+        }
+    )
+    found = tables.final_incumbents(rows)
+    assert found["run"].tolist() == [0] and found["arch_index"].tolist() == [7]
+    assert found.attrs["without_incumbent"] == 1

@@ -1,0 +1,649 @@
+"""One self-contained HTML report of a results directory: opens in any browser, offline, as a single file.
+
+    html = build_html(Path("results/zoo-c10"), Store("data/store"))
+    write_html(Path("results/zoo-c10"), Store("data/store"), Path("report.html"))
+    python -m analysis.html_report results/zoo-c10 report.html [--store data/store]
+
+What it holds, all computed by the other analysis modules (this one only lays them out):
+
+- the comparison's setup from config.json (suite version, data checksum, store, budget, schedule, noise,
+  root seed, runs, workers, constraint / objective) and the caveats of `analysis.summary.caveats`;
+- the summary table (`analysis.summary.summarize`) and the final-performance table of `analysis.tables`:
+  the NAS-Bench-201 layout over three datasets for searches on cifar10-valid, one row per strategy with
+  each search dataset's own runs for the others;
+- figures (`analysis.plots`): anytime test accuracy against simulated time and against evaluations,
+  regret against time, the average rank over time when there are >= 2 datasets, the critical-difference
+  diagram when there are >= 2 strategies, and per dataset the Pareto fronts of test accuracy against the
+  comparison's objective / constraint metric when it has one, with each run's hypervolume as a fraction
+  of the true front's;
+- the significance statements and the numbers behind them (`analysis.significance`).
+
+Figures are PNGs embedded as base64 data URIs, CSS is inline, every text is HTML-escaped, and the only
+links are to anchors inside the page. A few lines of inline script (not needed to read the page) record
+on `<body>` how many images loaded (`data-images-loaded`, `data-images-total`), so a headless browser can
+check that the page renders.
+
+Every run file is opened once: its footer gives the run's metadata (as `load_runs`) and the columns the
+figures need are read from it (as `load_rows`); reading both with those two functions takes 18 s for
+10 strategies x 500 runs on two cores, this about 5 s. Rows with `epoch == 0` (cheap measurements) count
+for nothing but nothing breaks when they, or a `measure` column, are there.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import plots, tables
+from analysis.significance import format_markdown, significance
+from analysis.summary import caveats, summarize
+from nasbench_suite.datasets import report_dataset
+from nasbench_suite.errors import ConfigError, ResultsError
+from nasbench_suite.results import RUN_META_KEY, RUNS, atomic_write_bytes, read_config
+from nasbench_suite.store import Store
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["build_html", "load_results", "markdown_to_html", "write_html"]
+
+# the columns of `load_rows` the report uses; a file may have more (e.g. `measure`) or be older
+_ROW_COLUMNS = (
+    "run",
+    "strategy",
+    "dataset",
+    "step",
+    "arch_index",
+    "epoch",
+    "time_s",
+    "incumbent_index",
+    "incumbent_test",
+)
+DPI = 110
+
+
+# ============================================================================================== reading
+def load_results(results_dir: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """(config, runs, rows) of a results directory, each run file opened once: `runs` equals
+    `load_runs(results_dir)` (without its `.attrs`), `rows` holds `_ROW_COLUMNS` of `load_rows`, same order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    config = read_config(results_dir)
+    files = sorted((Path(results_dir) / RUNS).glob("*.parquet"))
+    if not files:
+        raise ResultsError(f"{results_dir} has no finished runs yet")
+    metas, parts = [], []
+    for f in files:
+        pf = pq.ParquetFile(f)
+        metas.append(json.loads(pf.schema_arrow.metadata[RUN_META_KEY]))
+        parts.append(pf.read(columns=list(_ROW_COLUMNS), use_threads=False))
+    rows = pa.concat_tables(parts).to_pandas()
+    return config, pd.DataFrame(metas), rows
+
+
+# ============================================================================================ rendering
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+_INLINE_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def _inline(text: str) -> str:
+    return _INLINE_BOLD.sub(r"<strong>\1</strong>", _e(text))
+
+
+def _table_cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def markdown_to_html(text: str, *, heading_offset: int = 0) -> str:
+    """The Markdown subset that `analysis` writes, as HTML: `#` headings (moved down `heading_offset`
+    levels), `- ` lists, `|` tables (`---:` right-aligns a column), `**bold**`, and paragraphs. Every
+    text is escaped; nothing else is interpreted."""
+    out: list[str] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if not stripped:
+            i += 1
+        elif m := re.match(r"(#{1,6})\s+(.*)", stripped):
+            level = min(6, len(m.group(1)) + heading_offset)
+            out.append(f"<h{level}>{_inline(m.group(2))}</h{level}>")
+            i += 1
+        elif stripped.startswith("- "):
+            items = []
+            while i < len(lines) and lines[i].strip().startswith("- "):
+                items.append(f"<li>{_inline(lines[i].strip()[2:])}</li>")
+                i += 1
+            out.append("<ul>" + "".join(items) + "</ul>")
+        elif stripped.startswith("|"):
+            block = []
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                block.append(_table_cells(lines[i]))
+                i += 1
+            out.append(_markdown_table(block))
+        else:
+            para = []
+            while i < len(lines) and lines[i].strip() and not re.match(r"(#{1,6}\s|- |\|)", lines[i].strip()):
+                para.append(lines[i].strip())
+                i += 1
+            out.append(f"<p>{_inline(' '.join(para))}</p>")
+    return "\n".join(out)
+
+
+def _markdown_table(block: list[list[str]]) -> str:
+    header, body = block[0], block[1:]
+    right = [False] * len(header)
+    if body and all(re.fullmatch(r":?-{3,}:?", c) for c in body[0]):
+        right = [c.endswith(":") for c in body[0]]
+        body = body[1:]
+
+    def cell(tag: str, text: str, j: int) -> str:
+        cls = ' class="num"' if j < len(right) and right[j] else ""
+        return f"<{tag}{cls}>{_inline(text)}</{tag}>"
+
+    head = "<tr>" + "".join(cell("th", c, j) for j, c in enumerate(header)) + "</tr>"
+    rows = ["<tr>" + "".join(cell("td", c, j) for j, c in enumerate(r)) + "</tr>" for r in body]
+    return f'<div class="scroll"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def _png(fig: Figure) -> str:
+    buf = io.BytesIO()
+    # the figures use constrained layout, so they need no cropping (bbox_inches="tight" draws twice)
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figure(fig: Figure, alt: str, caption: str) -> str:
+    return (
+        f'<figure><img src="data:image/png;base64,{_png(fig)}" alt="{_e(alt)}">'
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
+    )
+
+
+def _pm(mean: float, std: float) -> str:
+    if mean != mean:
+        return "n/a"
+    return f"{mean:.2f}" if std != std else f"{mean:.2f} ± {std:.2f}"
+
+
+@dataclass(frozen=True)
+class _Section:
+    anchor: str
+    title: str
+    body: str
+
+
+# ============================================================================================= sections
+def _budget_text(budget: Mapping[str, Any]) -> str:
+    unit = {"seconds": "simulated seconds", "evaluations": "evaluations", "epochs": "training epochs"}
+    return f"{budget['limit']:g} {unit.get(budget['kind'], budget['kind'])} per run"
+
+
+def _setup(
+    results_dir: Path, config: Mapping[str, Any], runs: pd.DataFrame, store: Store
+) -> tuple[_Section, list[str]]:
+    spec = config["spec"]
+    counts = runs.groupby(["strategy", "dataset"]).size()
+    expected = len(spec["strategies"]) * len(spec["datasets"]) * spec["runs"]
+    finished = (
+        f"{spec['runs']}"
+        if len(runs) == expected and (counts == spec["runs"]).all()
+        else f"{spec['runs']} asked; {len(runs)} of {expected} runs finished"
+    )
+    constraint = spec.get("constraint")
+    items: list[tuple[str, str]] = [
+        ("results directory", str(Path(results_dir).resolve())),
+        ("suite version", str(config.get("suite_version", "unknown"))),
+        ("data checksum", str(config.get("data_checksum", "unknown"))),
+        ("store (comparison)", str(config.get("store", "not recorded"))),
+        ("store (this report)", str(store.path.resolve())),
+        ("strategies", ", ".join(spec["strategies"])),
+        (
+            "search datasets",
+            ", ".join(
+                f"{d} (test on {report_dataset(d)})" if report_dataset(d) != d else d
+                for d in spec["datasets"]
+            ),
+        ),
+        ("budget", _budget_text(spec["budget"])),
+        ("search schedule", f"{spec['schedule']} epochs"),
+        ("noise", str(spec["noise"])),
+        ("root seed", str(spec["seed"])),
+        ("runs per strategy and dataset", finished),
+        ("simulated workers", str(spec.get("workers", 1))),
+        ("constraint", f"{constraint['metric']} ≤ {constraint['limit']:g}" if constraint else "none"),
+        ("second objective (minimized)", str(spec.get("objective") or "none")),
+        (
+            "hyperparameters",
+            json.dumps(spec.get("hparams") or {}, sort_keys=True) if spec.get("hparams") else "defaults",
+        ),
+    ]
+    notes = []
+    if len(runs) != expected:
+        notes.append(f"the comparison is incomplete: {len(runs)} of {expected} runs have finished")
+    if store.checksum != config.get("data_checksum"):
+        notes.append(
+            f"the store read for this report ({store.path}, checksum {store.checksum[:12]}) is not the data "
+            f"the comparison ran on (checksum {str(config.get('data_checksum'))[:12]}): looked-up accuracies "
+            "may differ from the run metadata"
+        )
+    body = (
+        '<table class="meta"><tbody>'
+        + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in items)
+        + "</tbody></table>"
+    )
+    return _Section("setup", "Setup", body), notes
+
+
+def _summary(runs: pd.DataFrame) -> _Section:
+    table = summarize(runs)
+    head = [
+        "strategy",
+        "searched on",
+        "test on",
+        "runs",
+        "test acc (%)",
+        "valid acc (%)",
+        "evaluations",
+        "overhead (s / run)",
+    ]
+    num = [False, False, False, True, True, True, True, True]
+    rows = [
+        [
+            r.strategy,
+            r.dataset,
+            r.test_on,
+            f"{r.runs}",
+            _pm(r.test_mean, r.test_std),
+            _pm(r.valid_mean, r.valid_std),
+            f"{r.evaluations:.1f}",
+            f"{r.overhead_s:.3f}",
+        ]
+        for r in table.itertuples()
+    ]
+    body = _html_table(head, rows, num) + (
+        "<p>Mean ± std (ddof=1) over runs of each run's final incumbent (best validation accuracy seen): "
+        "200-epoch seed-mean test accuracy on the report dataset and validation accuracy on the search "
+        "dataset; evaluations are training evaluations per run.</p>"
+    )
+    return _Section("summary", "Summary", body)
+
+
+def _html_table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[bool]) -> str:
+    def cls(j: int) -> str:
+        return ' class="num"' if numeric[j] else ""
+
+    top = "<tr>" + "".join(f"<th{cls(j)}>{_e(h)}</th>" for j, h in enumerate(head)) + "</tr>"
+    body = "".join(
+        "<tr>" + "".join(f"<td{cls(j)}>{_e(c)}</td>" for j, c in enumerate(r)) + "</tr>" for r in rows
+    )
+    return f'<div class="scroll"><table><thead>{top}</thead><tbody>{body}</tbody></table></div>'
+
+
+def _final_performance(rows: pd.DataFrame, store: Store) -> tuple[_Section, list[str]]:
+    incumbents = tables.final_incumbents(rows)
+    notes = []
+    lost = incumbents[incumbents["arch_index"] < 0]
+    if len(lost):
+        notes.append(
+            f"{len(lost)} run(s) found no arch that satisfies the constraint and are left out of the "
+            "final-performance table"
+        )
+        incumbents = incumbents[incumbents["arch_index"] >= 0]
+    parts = []
+    c10 = incumbents[incumbents["dataset"] == "cifar10-valid"]
+    if len(c10):
+        parts.append(
+            "<h3>Searches on cifar10-valid, NAS-Bench-201 layout (Dong &amp; Yang, ICLR 2020, Table 5)</h3>"
+        )
+        parts.append(
+            markdown_to_html(tables.to_markdown(tables.nb201_table(c10, store), bold_best=True, notes=True))
+        )
+    if (incumbents["dataset"] != "cifar10-valid").any():
+        parts.append("<h3>Every search dataset, each filled by its own runs</h3>")
+        table = tables.per_search_dataset_table(incumbents, store)
+        parts.append(markdown_to_html(tables.to_markdown(table, bold_best=True, notes=True)))
+    parts.append("<p>Bold: the best mean of each column (after rounding).</p>")
+    return _Section("final", "Final performance", "\n".join(parts)), notes
+
+
+def _legend_outside(fig: Figure, *, width: float, height: float) -> Figure:
+    """Resize a figure of `analysis.plots` for the page and move its legend to the right of the panels,
+    where it hides no curve (constrained layout makes room)."""
+    fig.set_size_inches(width, height)
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is not None:
+            title = legend.get_title().get_text()
+            legend.remove()
+            handles, labels = ax.get_legend_handles_labels()
+            fig.legend(handles, labels, loc="outside right upper", title=title or None)
+    return fig
+
+
+def _curves_sections(
+    rows: pd.DataFrame, runs: pd.DataFrame, store: Store, rng: np.random.Generator, n_boot: int
+) -> list[_Section]:
+    by_time = plots.anytime_curves(rows, axis="time")
+    by_evals = plots.anytime_curves(rows, axis="evaluations")
+    datasets, strategies = by_time.datasets, by_time.strategies
+    size = {"width": min(12.0, 2.2 + max(5.0, 3.4 * len(datasets))), "height": 3.8}
+    band = f"mean over runs with its 95% percentile-bootstrap band ({n_boot} resamples of the runs)"
+
+    def anytime(curves: plots.Curves) -> Figure:
+        return _legend_outside(plots.plot_anytime(curves, rng=rng, n_boot=n_boot), **size)
+
+    out = [
+        _Section(
+            "anytime",
+            "Anytime performance",
+            _figure(
+                anytime(by_time),
+                "anytime test accuracy against simulated time",
+                "Test accuracy of the incumbent (best validation accuracy seen so far) against simulated "
+                f"time: {band}.",
+            )
+            + _figure(
+                anytime(by_evals),
+                "anytime test accuracy against evaluations",
+                f"The same against the number of training evaluations: {band}.",
+            ),
+        ),
+    ]
+    best = plots.optima(store, datasets)
+    optimum = ", ".join(f"{report_dataset(d)} {v:.2f}" for d, v in best.items())
+    regret = _legend_outside(plots.plot_regret(by_time, best, rng=rng, n_boot=n_boot), **size)
+    out.append(
+        _Section(
+            "regret",
+            "Regret",
+            _figure(
+                regret,
+                "regret against simulated time",
+                f"The best 200-epoch test accuracy of any arch in the benchmark ({optimum}) minus the "
+                f"incumbent's, log scale: {band}; a curve stops where it reaches 0.",
+            ),
+        )
+    )
+    if len(datasets) >= 2:
+        ranks = [
+            _legend_outside(plots.plot_average_rank(plots.average_ranks(c)), width=7.5, height=3.6)
+            for c in (by_time, by_evals)
+        ]
+        out.append(
+            _Section(
+                "ranks",
+                "Average rank",
+                _figure(
+                    ranks[0],
+                    "average rank against simulated time",
+                    "Rank (1 = best) of each strategy's mean incumbent test accuracy on each dataset, "
+                    f"averaged over the {len(datasets)} datasets, against simulated time.",
+                )
+                + _figure(
+                    ranks[1],
+                    "average rank against evaluations",
+                    "The same against the number of training evaluations.",
+                ),
+            )
+        )
+    if len(strategies) >= 2:
+        out.append(_critical_difference(runs))
+    return out
+
+
+def _critical_difference(runs: pd.DataFrame) -> _Section:
+    scores = plots.final_scores(runs)
+    blocks = np.stack([a.reshape(-1) for a in scores.values()], axis=1)
+    complete = ~np.isnan(blocks).any(axis=1)
+    dropped = int((~complete).sum())
+    caption = (
+        "Average rank (1 = best) of each strategy's final test accuracy over blocks = (run, dataset), runs "
+        "paired by seed; thick bars join strategies whose average ranks differ by less than the Nemenyi "
+        "critical difference (Demšar 2006, alpha = 0.05)."
+    )
+    if dropped:
+        caption += f" {dropped} block(s) where some strategy has no result are left out."
+    if not complete.any():
+        return _Section(
+            "cd", "Critical difference", f"<p>{_e('No block has a result from every strategy.')}</p>"
+        )
+    kept = {s: blocks[complete, j].reshape(-1, 1) for j, s in enumerate(scores)}
+    fig = plots.plot_critical_difference(plots.critical_difference(kept))
+    return _Section("cd", "Critical difference", _figure(fig, "critical-difference diagram", caption))
+
+
+def _pareto(rows: pd.DataFrame, spec: Mapping[str, Any], store: Store) -> _Section | None:
+    constraint = spec.get("constraint")
+    metrics = list(
+        dict.fromkeys(m for m in (spec.get("objective"), constraint and constraint["metric"]) if m)
+    )
+    if not metrics:
+        return None
+    train = rows[rows["epoch"] > 0]
+    parts = []
+    for dataset in sorted(set(train["dataset"])):
+        shown = report_dataset(dataset)
+        accuracy = np.asarray(store.table(shown, "test_acc", plots.EPOCHS).column("mean"), dtype=np.float64)
+        own = train[train["dataset"] == dataset]
+        for metric in metrics:
+            cost = np.asarray(store.table(dataset, metric).column("mean"), dtype=np.float64)
+            known = np.isfinite(cost) & np.isfinite(accuracy)
+            points = np.column_stack([cost, accuracy])
+            found: dict[str, list[np.ndarray]] = {}
+            for (strategy, _run), group in own.groupby(["strategy", "run"], sort=True):
+                archs = np.unique(group["arch_index"].to_numpy(dtype=np.int64))
+                found.setdefault(str(strategy), []).append(points[archs[known[archs]]])
+            fig = plots.plot_pareto_fronts(
+                points[known],
+                found,
+                latency_label=f"{metric} on {dataset}",
+                accuracy_label=f"{shown} test accuracy (%)",
+            )
+            fig.set_size_inches(7.0, 4.6)
+            ax = fig.axes[0]
+            spread = cost[known]
+            if spread.min() > 0 and spread.max() / spread.min() > 100:
+                ax.set_xscale("log")
+            if constraint and constraint["metric"] == metric:
+                ax.axvline(
+                    constraint["limit"],
+                    color="tab:red",
+                    ls="--",
+                    lw=1,
+                    label=f"constraint ≤ {constraint['limit']:g}",
+                )
+                ax.legend(loc="lower right")
+            parts.append(f"<h3>{_e(dataset)}: {_e(metric)}</h3>")
+            parts.append(
+                _figure(
+                    fig,
+                    f"Pareto fronts on {dataset}: {metric}",
+                    f"Every arch (grey), the true Pareto front (black: lowest {metric}, highest {shown} "
+                    f"200-epoch test accuracy) and each run's front of the archs it trained.",
+                )
+            )
+            parts.append(_hypervolume_table(points[known], found))
+    notes = (
+        "<p>Hypervolume (HV) of a run's front: the area it dominates up to the reference point (the worst "
+        "metric and the worst accuracy of all archs), as a fraction of the true front's; mean ± std over "
+        "runs. Unknown metric values (NaN in the store) are left out.</p>"
+    )
+    return _Section("pareto", "Pareto fronts", notes + "\n".join(parts))
+
+
+def _hypervolume_table(points: np.ndarray, found: Mapping[str, Sequence[np.ndarray]]) -> str:
+    reference = (float(points[:, 0].max()), float(points[:, 1].min()))
+    true_hv = plots.hypervolume_2d(points[plots.pareto_front(points)], reference)
+    if true_hv <= 0:
+        return "<p>The true front has no hypervolume (every arch has the same metric or accuracy).</p>"
+    rows = []
+    for strategy, fronts in found.items():
+        hv = np.array([plots.hypervolume_2d(f, reference) for f in fronts]) / true_hv
+        std = hv.std(ddof=1) if hv.size > 1 else float("nan")
+        rows.append(
+            [strategy, f"{hv.size}", _pm_digits(hv.mean(), std, 3), f"{hv.min():.3f}", f"{hv.max():.3f}"]
+        )
+    return _html_table(
+        ["strategy", "runs", "HV / true HV", "min", "max"], rows, [False, True, True, True, True]
+    )
+
+
+def _pm_digits(mean: float, std: float, digits: int) -> str:
+    return f"{mean:.{digits}f}" if std != std else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _significance(runs: pd.DataFrame, seed: int) -> _Section:
+    report = significance(runs, seed=seed)
+    text = format_markdown(report)
+    text = text.split("\n", 1)[1] if text.startswith("## ") else text  # the section has its own title
+    return _Section("significance", "Significance", markdown_to_html(text, heading_offset=0))
+
+
+# ================================================================================================= page
+_CSS = """
+body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#1b1f24;background:#fff;
+line-height:1.45;font-size:15px}
+main{max-width:1180px;margin:0 auto;padding:24px 28px 48px}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;border-bottom:1px solid #d8dee4;padding-bottom:4px;
+margin-top:36px}h3{font-size:16px;margin:22px 0 8px}
+.sub{color:#57606a;margin:0 0 12px}
+nav{font-size:14px;margin:8px 0 0}nav a{margin-right:14px;color:#0969da;text-decoration:none}
+table{border-collapse:collapse;font-size:13.5px;margin:8px 0}
+th,td{border:1px solid #d8dee4;padding:4px 9px;text-align:left;vertical-align:top}
+thead th{background:#f3f5f7}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+table.meta th{background:#f6f8fa;font-weight:600;white-space:nowrap}
+table.meta td{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;word-break:break-all}
+.scroll{overflow-x:auto}
+ul.caveats li{margin:3px 0}
+.warn{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;border-radius:6px}
+figure{margin:14px 0 22px}figure img{max-width:100%;height:auto;display:block}
+figcaption{color:#57606a;font-size:13.5px;margin-top:4px;max-width:900px}
+footer{color:#57606a;font-size:12.5px;margin-top:40px}
+"""
+
+_SCRIPT = """window.addEventListener("load", function () {
+  var images = Array.prototype.slice.call(document.images);
+  var loaded = images.filter(function (i) { return i.complete && i.naturalWidth > 0; });
+  document.body.dataset.imagesTotal = String(images.length);
+  document.body.dataset.imagesLoaded = String(loaded.length);
+});"""
+
+
+def build_html(
+    results_dir: Path | str, store: Store, *, seed: int = 0, n_boot: int = 1000, check_data: bool = True
+) -> str:
+    """The report of `results_dir` as one self-contained HTML page (a string).
+
+    `store` supplies the accuracies of the found archs and the Pareto metrics; it must hold the data the
+    comparison ran on (same checksum) unless `check_data` is False, in which case the page warns instead.
+    `seed` seeds the bootstrap bands and CIs, so the same results give the same page."""
+    if not (isinstance(n_boot, int) and n_boot >= 1):
+        raise ConfigError(f"n_boot must be an integer >= 1, but got {n_boot!r}")
+    results_dir = Path(results_dir)
+    config, runs, rows = load_results(results_dir)
+    if check_data and store.checksum != config.get("data_checksum"):
+        raise ResultsError(
+            f"the store at {store.path} (checksum {store.checksum[:12]}) is not the data {results_dir} ran on "
+            f"(checksum {str(config.get('data_checksum'))[:12]}); pass the store it ran on ({config.get('store')}) "
+            "or check_data=False"
+        )
+    rng = np.random.default_rng(seed)
+    setup, setup_notes = _setup(results_dir, config, runs, store)
+    final, final_notes = _final_performance(rows, store)
+    notes = [*setup_notes, *final_notes]
+    caveat_items = "".join(f"<li>{_e(n)}</li>" for n in caveats(runs, config))
+    warn = "".join(f'<p class="warn">{_e(n)}</p>' for n in notes)
+    sections = [
+        setup,
+        _Section("caveats", "Caveats", warn + f'<ul class="caveats">{caveat_items}</ul>'),
+        _summary(runs),
+        final,
+        *_curves_sections(rows, runs, store, rng, n_boot),
+    ]
+    pareto = _pareto(rows, config["spec"], store)
+    if pareto is not None:
+        sections.append(pareto)
+    sections.append(_significance(runs, seed))
+
+    spec = config["spec"]
+    title = f"nasbench-suite comparison: {results_dir.resolve().name}"
+    subtitle = (
+        f"{len(spec['strategies'])} strategies × {len(spec['datasets'])} dataset(s) × {spec['runs']} runs, "
+        f"{_budget_text(spec['budget'])}"
+    )
+    footer = (
+        f"generated by nasbench-suite {config.get('suite_version', 'unknown')} from {results_dir.resolve()}"
+    )
+    nav = "".join(f'<a href="#{s.anchor}">{_e(s.title)}</a>' for s in sections)
+    body = "\n".join(
+        f'<section id="{s.anchor}"><h2>{_e(s.title)}</h2>\n{s.body}\n</section>' for s in sections
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+        f'<header><h1>{_e(title)}</h1><p class="sub">{_e(subtitle)}</p><nav>{nav}</nav></header>\n'
+        f"{body}\n"
+        f"<footer>{_e(footer)}</footer>\n"
+        f"</main>\n<script>\n{_SCRIPT}\n</script>\n</body>\n</html>\n"
+    )
+
+
+def write_html(
+    results_dir: Path | str,
+    store: Store,
+    path: Path | str,
+    *,
+    seed: int = 0,
+    n_boot: int = 1000,
+    check_data: bool = True,
+) -> Path:
+    """`build_html` written to `path` atomically (a temporary file in the same directory, then
+    `os.replace`); returns `path`."""
+    page = build_html(results_dir, store, seed=seed, n_boot=n_boot, check_data=check_data)
+    path = Path(path)
+    atomic_write_bytes(path, page.encode("utf-8"))
+    path.chmod(0o644)  # a page to share; the temporary file was private
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m analysis.html_report RESULTS_DIR OUT.html [--store DIR]`."""
+    import argparse
+
+    from nasbench_suite.cli import DEFAULT_STORE, STORE_ENV
+
+    parser = argparse.ArgumentParser(prog="python -m analysis.html_report", description=main.__doc__)
+    parser.add_argument("results_dir", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--store", type=Path, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    write_html(
+        args.results_dir,
+        Store(args.store or os.environ.get(STORE_ENV) or DEFAULT_STORE),
+        args.out,
+        seed=args.seed,
+    )
+
+
+if __name__ == "__main__":
+    main()
