@@ -10,7 +10,7 @@ OUT ?= results/default
 RUNS ?= 500
 JOBS ?=
 
-.PHONY: install data compare report test lint format bench clean
+.PHONY: install data compare report reproduce test lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -32,8 +32,14 @@ compare: data
 	$(BIN)/nasbench-suite compare --strategies random,rea --dataset cifar10-valid --time-budget 12000 \
 		--runs $(RUNS) --seed 0 --out $(OUT) --store $(STORE) $(if $(JOBS),--jobs $(JOBS))
 
-report: install
-	$(BIN)/nasbench-suite report $(OUT)
+# The default comparison (run or resumed) as one self-contained HTML page: $(OUT)/report.html
+report: compare
+	$(BIN)/nasbench-suite report $(OUT) --html --store $(STORE)
+
+# NAS-Bench-201's Table 5 and NATS-Bench's topology protocol, ours beside the published numbers
+reproduce: data
+	$(BIN)/nasbench-suite reproduce nb201 --runs $(RUNS) --out results/reproduce --store $(STORE)
+	$(BIN)/nasbench-suite reproduce nats --runs $(RUNS) --out results/reproduce --store $(STORE)
 
 test: install
 	$(BIN)/pytest

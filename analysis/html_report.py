@@ -2,7 +2,7 @@
 
     html = build_html(Path("results/zoo-c10"), Store("data/store"))
     write_html(Path("results/zoo-c10"), Store("data/store"), Path("report.html"))
-    python -m analysis.html_report results/zoo-c10 report.html [--store data/store]
+    nasbench-suite report results/zoo-c10 --html [--html-out report.html]
 
 What it holds, all computed by the other analysis modules (this one only lays them out):
 
@@ -35,7 +35,6 @@ import base64
 import html
 import io
 import json
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -623,27 +622,3 @@ def write_html(
     atomic_write_bytes(path, page.encode("utf-8"))
     path.chmod(0o644)  # a page to share; the temporary file was private
     return path
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m analysis.html_report RESULTS_DIR OUT.html [--store DIR]`."""
-    import argparse
-
-    from nasbench_suite.cli import DEFAULT_STORE, STORE_ENV
-
-    parser = argparse.ArgumentParser(prog="python -m analysis.html_report", description=main.__doc__)
-    parser.add_argument("results_dir", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--store", type=Path, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    write_html(
-        args.results_dir,
-        Store(args.store or os.environ.get(STORE_ENV) or DEFAULT_STORE),
-        args.out,
-        seed=args.seed,
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -191,7 +191,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         f"{len(done)} runs done now, {total - len(done)} were already there; results in {out}",
         file=sys.stderr,
     )
-    return cmd_report(argparse.Namespace(dir=str(out), json=False))
+    return cmd_report(argparse.Namespace(dir=str(out), json=False, html=False, significance=False))
 
 
 # ------------------------------------------------------------------ report
@@ -199,6 +199,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     from analysis.summary import caveats, format_text, summarize, to_json
     from nasbench_suite.results import load_runs
 
+    if args.html:
+        from analysis.html_report import write_html
+
+        path = Path(args.html_out or Path(args.dir) / "report.html")
+        write_html(Path(args.dir), _open_store(args), path)
+        print(f"wrote {path}", file=sys.stderr)
+        return 0
+    if args.significance:
+        from analysis.significance import format_markdown, significance_of
+
+        print(format_markdown(significance_of(Path(args.dir))))
+        return 0
     runs = load_runs(Path(args.dir))
     config = runs.attrs["config"]
     table = summarize(runs)
@@ -207,6 +219,29 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(json.dumps(to_json(table, notes, config), indent=1))
     else:
         print(format_text(table, notes, config))
+    return 0
+
+
+# ------------------------------------------------------------------ reproduce
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    import strategies
+    from analysis import reproduce
+
+    run = {"nb201": reproduce.reproduce_nb201, "nats": reproduce.reproduce_nats}[args.paper]
+    report = run(
+        _open_store(args),
+        Path(args.out),
+        strategies.build,
+        runs=args.runs,
+        seed=args.seed,
+        jobs=args.jobs,
+        progress=not args.quiet,
+    )
+    text = reproduce.format_markdown(report)
+    from nasbench_suite.results import atomic_write_bytes
+
+    atomic_write_bytes(Path(args.out) / f"{args.paper}.md", text.encode())
+    print(text)
     return 0
 
 
@@ -294,8 +329,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("report", help="summarize a results directory")
     r.add_argument("dir")
-    r.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    what = r.add_mutually_exclusive_group()
+    what.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    what.add_argument(
+        "--significance", action="store_true", help="print the pairwise significance report (Markdown)"
+    )
+    what.add_argument(
+        "--html", action="store_true", help="write a self-contained HTML report (tables, plots, statistics)"
+    )
+    r.add_argument("--html-out", help="where --html writes (default: DIR/report.html)")
+    r.add_argument("--store", help=store_help)
     r.set_defaults(func=cmd_report)
+
+    rp = sub.add_parser(
+        "reproduce", help="run a paper's protocol and print our numbers beside the published ones"
+    )
+    rp.add_argument(
+        "paper",
+        choices=["nb201", "nats"],
+        help="nb201: NAS-Bench-201 Table 5; nats: NATS-Bench topology search",
+    )
+    rp.add_argument("--runs", type=int, default=500)
+    rp.add_argument("--seed", type=int, default=0)
+    rp.add_argument("--out", default="results/reproduce", help="results directory (rerun to resume)")
+    rp.add_argument("--jobs", type=int, default=None)
+    rp.add_argument("--quiet", action="store_true", help="no progress bar")
+    rp.add_argument("--store", help=store_help)
+    rp.set_defaults(func=cmd_reproduce)
 
     s = sub.add_parser("strategies", help="list the strategies")
     s.set_defaults(func=cmd_strategies)

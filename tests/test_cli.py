@@ -262,3 +262,44 @@ def test_the_installed_command_exits_non_zero_without_traceback(tmp_path: Path) 
         result.stderr.strip()
         == f"nasbench-suite: error: no benchmark store at {tmp_path}: run `nasbench-suite data import SOURCE` (or `make data`) first"
     )
+
+
+def test_report_significance_html_and_reproduce(capsys, real_store_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    args = [
+        "compare",
+        "--strategies",
+        "random,rea",
+        "--dataset",
+        "cifar100",
+        "--eval-budget",
+        "20",
+        "--runs",
+        "5",
+    ]
+    assert (
+        run_cli(capsys, *args, "--jobs", "1", "--quiet", "--out", str(out), "--store", str(real_store_path))[
+            0
+        ]
+        == 0
+    )
+    code, text, _ = run_cli(capsys, "report", str(out), "--significance")
+    assert code == 0 and "### cifar100" in text and "REA" in text
+    code, _, _ = run_cli(capsys, "report", str(out), "--html", "--store", str(real_store_path))
+    assert code == 0 and (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+    code, text, _ = run_cli(
+        capsys,
+        "reproduce",
+        "nb201",
+        "--runs",
+        "3",
+        "--jobs",
+        "1",
+        "--quiet",
+        "--out",
+        str(tmp_path / "rep"),
+        "--store",
+        str(real_store_path),
+    )
+    assert code == 0 and "93.70" in text  # random search's published cifar10 test accuracy
+    assert (tmp_path / "rep" / "nb201.md").read_text() + "\n" == text  # printed and saved alike
