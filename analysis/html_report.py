@@ -53,7 +53,11 @@ from nasbench_suite.results import RUN_META_KEY, RUNS, atomic_write_bytes, read_
 from nasbench_suite.store import Store
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from matplotlib.figure import Figure
+
+    Export = Callable[[Figure, str], None]  # (figure, its alt text) -> None
 
 __all__ = ["build_html", "load_results", "markdown_to_html", "write_html"]
 
@@ -73,6 +77,8 @@ DPI = 110
 
 
 # ============================================================================================== reading
+
+
 def load_results(results_dir: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """(config, runs, rows) of a results directory, each run file opened once: `runs` equals
     `load_runs(results_dir)` (without its `.attrs`), `rows` holds `_ROW_COLUMNS` of `load_rows`, same order."""
@@ -168,7 +174,9 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _figure(fig: Figure, alt: str, caption: str) -> str:
+def _figure(fig: Figure, alt: str, caption: str, export: Export | None = None) -> str:
+    if export is not None:
+        export(fig, alt)
     return (
         f'<figure><img src="data:image/png;base64,{_png(fig)}" alt="{_e(alt)}">'
         f"<figcaption>{_e(caption)}</figcaption></figure>"
@@ -337,7 +345,12 @@ def _legend_outside(fig: Figure, *, width: float, height: float) -> Figure:
 
 
 def _curves_sections(
-    rows: pd.DataFrame, runs: pd.DataFrame, store: Store, rng: np.random.Generator, n_boot: int
+    rows: pd.DataFrame,
+    runs: pd.DataFrame,
+    store: Store,
+    rng: np.random.Generator,
+    n_boot: int,
+    export: Export | None = None,
 ) -> list[_Section]:
     by_time = plots.anytime_curves(rows, axis="time")
     by_evals = plots.anytime_curves(rows, axis="evaluations")
@@ -357,11 +370,13 @@ def _curves_sections(
                 "anytime test accuracy against simulated time",
                 "Test accuracy of the incumbent (best validation accuracy seen so far) against simulated "
                 f"time: {band}.",
+                export=export,
             )
             + _figure(
                 anytime(by_evals),
                 "anytime test accuracy against evaluations",
                 f"The same against the number of training evaluations: {band}.",
+                export=export,
             ),
         ),
     ]
@@ -377,6 +392,7 @@ def _curves_sections(
                 "regret against simulated time",
                 f"The best 200-epoch test accuracy of any arch in the benchmark ({optimum}) minus the "
                 f"incumbent's, log scale: {band}; a curve stops where it reaches 0.",
+                export=export,
             ),
         )
     )
@@ -394,20 +410,22 @@ def _curves_sections(
                     "average rank against simulated time",
                     "Rank (1 = best) of each strategy's mean incumbent test accuracy on each dataset, "
                     f"averaged over the {len(datasets)} datasets, against simulated time.",
+                    export=export,
                 )
                 + _figure(
                     ranks[1],
                     "average rank against evaluations",
                     "The same against the number of training evaluations.",
+                    export=export,
                 ),
             )
         )
     if len(strategies) >= 2:
-        out.append(_critical_difference(runs))
+        out.append(_critical_difference(runs, export=export))
     return out
 
 
-def _critical_difference(runs: pd.DataFrame) -> _Section:
+def _critical_difference(runs: pd.DataFrame, export: Export | None = None) -> _Section:
     scores = plots.final_scores(runs)
     blocks = np.stack([a.reshape(-1) for a in scores.values()], axis=1)
     complete = ~np.isnan(blocks).any(axis=1)
@@ -425,10 +443,14 @@ def _critical_difference(runs: pd.DataFrame) -> _Section:
         )
     kept = {s: blocks[complete, j].reshape(-1, 1) for j, s in enumerate(scores)}
     fig = plots.plot_critical_difference(plots.critical_difference(kept))
-    return _Section("cd", "Critical difference", _figure(fig, "critical-difference diagram", caption))
+    return _Section(
+        "cd", "Critical difference", _figure(fig, "critical-difference diagram", caption, export=export)
+    )
 
 
-def _pareto(rows: pd.DataFrame, spec: Mapping[str, Any], store: Store) -> _Section | None:
+def _pareto(
+    rows: pd.DataFrame, spec: Mapping[str, Any], store: Store, export: Export | None = None
+) -> _Section | None:
     constraint = spec.get("constraint")
     metrics = list(
         dict.fromkeys(m for m in (spec.get("objective"), constraint and constraint["metric"]) if m)
@@ -476,6 +498,7 @@ def _pareto(rows: pd.DataFrame, spec: Mapping[str, Any], store: Store) -> _Secti
                     f"Pareto fronts on {dataset}: {metric}",
                     f"Every arch (grey), the true Pareto front (black: lowest {metric}, highest {shown} "
                     f"200-epoch test accuracy) and each run's front of the archs it trained.",
+                    export=export,
                 )
             )
             parts.append(_hypervolume_table(points[known], found))
@@ -546,13 +569,20 @@ _SCRIPT = """window.addEventListener("load", function () {
 
 
 def build_html(
-    results_dir: Path | str, store: Store, *, seed: int = 0, n_boot: int = 1000, check_data: bool = True
+    results_dir: Path | str,
+    store: Store,
+    *,
+    seed: int = 0,
+    n_boot: int = 1000,
+    check_data: bool = True,
+    export: Export | None = None,
 ) -> str:
     """The report of `results_dir` as one self-contained HTML page (a string).
 
     `store` supplies the accuracies of the found archs and the Pareto metrics; it must hold the data the
     comparison ran on (same checksum) unless `check_data` is False, in which case the page warns instead.
-    `seed` seeds the bootstrap bands and CIs, so the same results give the same page."""
+    `seed` seeds the bootstrap bands and CIs, so the same results give the same page. `export(fig, alt)`,
+    if given, is called with every figure before it is embedded (`write_html` uses it to save PNG + SVG)."""
     if not (isinstance(n_boot, int) and n_boot >= 1):
         raise ConfigError(f"n_boot must be an integer >= 1, but got {n_boot!r}")
     results_dir = Path(results_dir)
@@ -574,9 +604,9 @@ def build_html(
         _Section("caveats", "Caveats", warn + f'<ul class="caveats">{caveat_items}</ul>'),
         _summary(runs),
         final,
-        *_curves_sections(rows, runs, store, rng, n_boot),
+        *_curves_sections(rows, runs, store, rng, n_boot, export=export),
     ]
-    pareto = _pareto(rows, config["spec"], store)
+    pareto = _pareto(rows, config["spec"], store, export=export)
     if pareto is not None:
         sections.append(pareto)
     sections.append(_significance(runs, seed))
@@ -614,10 +644,19 @@ def write_html(
     seed: int = 0,
     n_boot: int = 1000,
     check_data: bool = True,
+    figures_dir: Path | str | None = None,
 ) -> Path:
     """`build_html` written to `path` atomically (a temporary file in the same directory, then
-    `os.replace`); returns `path`."""
-    page = build_html(results_dir, store, seed=seed, n_boot=n_boot, check_data=check_data)
+    `os.replace`); returns `path`. With `figures_dir`, every figure is also saved there as PNG and SVG."""
+    export = None
+    if figures_dir is not None:
+        figures = Path(figures_dir)
+        figures.mkdir(parents=True, exist_ok=True)
+
+        def export(fig: Figure, alt: str) -> None:
+            plots.save(fig, figures / re.sub(r"[^a-z0-9]+", "-", alt.lower()).strip("-"))
+
+    page = build_html(results_dir, store, seed=seed, n_boot=n_boot, check_data=check_data, export=export)
     path = Path(path)
     atomic_write_bytes(path, page.encode("utf-8"))
     path.chmod(0o644)  # a page to share; the temporary file was private

@@ -203,8 +203,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         from analysis.html_report import write_html
 
         path = Path(args.html_out or Path(args.dir) / "report.html")
-        write_html(Path(args.dir), _open_store(args), path)
-        print(f"wrote {path}", file=sys.stderr)
+        figures = path.parent / "figures"
+        write_html(Path(args.dir), _open_store(args), path, figures_dir=figures)
+        print(f"wrote {path} (figures as PNG and SVG in {figures})", file=sys.stderr)
         return 0
     if args.significance:
         from analysis.significance import format_markdown, significance_of

@@ -287,6 +287,10 @@ def test_report_significance_html_and_reproduce(capsys, real_store_path: Path, t
     assert code == 0 and "### cifar100" in text and "REA" in text
     code, _, _ = run_cli(capsys, "report", str(out), "--html", "--store", str(real_store_path))
     assert code == 0 and (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+    pngs = sorted(p.stem for p in (out / "figures").glob("*.png"))
+    assert pngs and pngs == sorted(
+        p.stem for p in (out / "figures").glob("*.svg")
+    )  # every figure, both formats
     code, text, _ = run_cli(
         capsys,
         "reproduce",
