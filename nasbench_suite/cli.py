@@ -191,7 +191,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         f"{len(done)} runs done now, {total - len(done)} were already there; results in {out}",
         file=sys.stderr,
     )
-    return cmd_report(argparse.Namespace(dir=str(out), json=False, html=False, significance=False))
+    return cmd_report(
+        argparse.Namespace(dir=str(out), json=False, html=False, significance=False, table=None)
+    )
 
 
 # ------------------------------------------------------------------ report
@@ -206,6 +208,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         figures = path.parent / "figures"
         write_html(Path(args.dir), _open_store(args), path, figures_dir=figures)
         print(f"wrote {path} (figures as PNG and SVG in {figures})", file=sys.stderr)
+        return 0
+    if args.table:
+        from analysis import tables
+        from nasbench_suite.results import load_rows
+
+        incumbents = tables.final_incumbents(load_rows(Path(args.dir)))
+        store = _open_store(args)
+        # a cifar10-valid search is reported on all three datasets, as NAS-Bench-201's Table 5 does
+        nb201 = set(incumbents["dataset"]) == {"cifar10-valid"}
+        table = (tables.nb201_table if nb201 else tables.per_search_dataset_table)(incumbents, store)
+        print({"md": tables.to_markdown, "latex": tables.to_latex, "csv": tables.to_csv}[args.table](table))
         return 0
     if args.significance:
         from analysis.significance import format_markdown, significance_of
@@ -334,6 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--json", action="store_true", help="print JSON instead of a table")
     what.add_argument(
         "--significance", action="store_true", help="print the pairwise significance report (Markdown)"
+    )
+    what.add_argument(
+        "--table",
+        choices=["md", "latex", "csv"],
+        help="print the final-performance table (NAS-Bench-201 layout)",
     )
     what.add_argument(
         "--html", action="store_true", help="write a self-contained HTML report (tables, plots, statistics)"
