@@ -10,7 +10,7 @@ OUT ?= results/default
 RUNS ?= 500
 JOBS ?=
 
-.PHONY: install data compare report reproduce test lint format bench clean
+.PHONY: install data compare report reproduce test chromium lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -41,8 +41,13 @@ reproduce: data
 	$(BIN)/nasbench-suite reproduce nb201 --runs $(RUNS) --out results/reproduce --store $(STORE)
 	$(BIN)/nasbench-suite reproduce nats --runs $(RUNS) --out results/reproduce --store $(STORE)
 
-test: install
+# The HTML report is tested the way a reader sees it, rendered in headless Chromium (Debian's package).
+test: install chromium
 	$(BIN)/pytest
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| (echo "make test needs Debian's chromium for the HTML report test: apt-get install chromium" >&2; exit 1)
 
 lint: install
 	$(BIN)/ruff check .
