@@ -49,7 +49,7 @@ from analysis.significance import format_markdown, significance
 from analysis.summary import caveats, summarize
 from nasbench_suite.datasets import report_dataset
 from nasbench_suite.errors import ConfigError, ResultsError
-from nasbench_suite.results import RUN_META_KEY, RUNS, atomic_write_bytes, read_config
+from nasbench_suite.results import atomic_write_bytes, load_rows, load_runs, read_config
 from nasbench_suite.store import Store
 
 if TYPE_CHECKING:
@@ -80,22 +80,8 @@ DPI = 110
 
 
 def load_results(results_dir: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """(config, runs, rows) of a results directory, each run file opened once: `runs` equals
-    `load_runs(results_dir)` (without its `.attrs`), `rows` holds `_ROW_COLUMNS` of `load_rows`, same order."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    config = read_config(results_dir)
-    files = sorted((Path(results_dir) / RUNS).glob("*.parquet"))
-    if not files:
-        raise ResultsError(f"{results_dir} has no finished runs yet")
-    metas, parts = [], []
-    for f in files:
-        pf = pq.ParquetFile(f)
-        metas.append(json.loads(pf.schema_arrow.metadata[RUN_META_KEY]))
-        parts.append(pf.read(columns=list(_ROW_COLUMNS), use_threads=False))
-    rows = pa.concat_tables(parts).to_pandas()
-    return config, pd.DataFrame(metas), rows
+    """(config, runs, rows) of a results directory; `rows` holds only the columns the report uses."""
+    return read_config(results_dir), load_runs(results_dir), load_rows(results_dir, columns=_ROW_COLUMNS)
 
 
 # ============================================================================================ rendering

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,9 +116,13 @@ def load_runs(out: Path):  # -> pandas.DataFrame
     return runs
 
 
-def load_rows(out: Path):  # -> pandas.DataFrame
-    """Every evaluation row of every finished run."""
-    import pandas as pd
+def load_rows(out: Path, columns: Sequence[str] | None = None):  # -> pandas.DataFrame
+    """Every evaluation row of every finished run; only `columns` if given (much faster on big
+    comparisons: the tables are joined in arrow and converted once)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return pd.concat([pq.read_table(f).to_pandas() for f in _run_files(out)], ignore_index=True)
+    names = list(columns) if columns is not None else None
+    # ParquetFile.read skips the dataset layer of pq.read_table: twice as fast over thousands of small files
+    parts = [pq.ParquetFile(f).read(columns=names, use_threads=False) for f in _run_files(out)]
+    return pa.concat_tables(parts, promote_options="default").to_pandas()
