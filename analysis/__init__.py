@@ -1,1 +1,2 @@
-"""Analysis of results directories: summaries now; tables, plots, statistics and reports to come."""
+"""Analysis of results directories: summaries, statistics, tables, plots, the HTML report and paper
+reproductions. Pure functions that return frames, figures or strings."""

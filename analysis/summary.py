@@ -10,7 +10,7 @@ from nasbench_suite.datasets import report_dataset
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (strategy, dataset) from the run-metadata frame of `load_results`."""
+    """One row per (strategy, dataset) from the run-metadata frame of `nasbench_suite.results.load_runs`."""
     grouped = runs.groupby(["strategy", "dataset"], sort=True)
     table = grouped.agg(
         runs=("run", "size"),

@@ -1,2 +1,3 @@
-"""Live PyTorch training of cells behind the oracle interface (planned: see the project's issue on live
-training). Nothing here yet; the package exists so the distribution's layout is stable."""
+"""Live PyTorch training of cells: the NAS-Bench-201 network (`model`, `ops`), dataset loaders (`data`) and
+the training recipe (`recipe`). The live oracle behind the oracle interface is still to come. torch is
+imported only here, never by the core."""
