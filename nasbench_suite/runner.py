@@ -31,6 +31,9 @@ from nasbench_suite.trajectory import value_at
 
 # (name, problem, rng, hyperparameters) -> strategy; the CLI passes `strategies.build`.
 StrategyFactory = Callable[[str, SearchProblem, np.random.Generator, Mapping[str, Any]], Strategy]
+# (strategy, dataset, run, rng) -> an oracle with TabularOracle's start/finish interface (the live one);
+# None means the table.
+OracleFactory = Callable[[str, str, int, np.random.Generator], Any]
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class ComparisonSpec:
     workers: int = 1
     constraint: Constraint | None = None
     objective: str | None = None
+    live: Mapping[str, Any] | None = None  # the live oracle's settings; None: the table
 
     def __post_init__(self) -> None:
         if not (isinstance(self.workers, int) and self.workers >= 1):
@@ -86,6 +90,7 @@ class ComparisonSpec:
             workers=int(d.get("workers", 1)),
             constraint=Constraint(**d["constraint"]) if d.get("constraint") else None,
             objective=d.get("objective"),
+            live=d.get("live"),
         )
 
 
@@ -101,20 +106,29 @@ class RunResult:
 
 
 def run_one(
-    store: Store, spec: ComparisonSpec, strategy: str, dataset: str, run: int, factory: StrategyFactory
+    store: Store,
+    spec: ComparisonSpec,
+    strategy: str,
+    dataset: str,
+    run: int,
+    factory: StrategyFactory,
+    make_oracle: OracleFactory | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """One search: returns (columns, run metadata). Pure given its arguments."""
+    """One search: returns (columns, run metadata). Pure given its arguments (on the table)."""
     strategy_seq, oracle_seq = run_seed_sequence(spec.seed, run).spawn(2)
-    oracle = TabularOracle(
-        store,
-        dataset,
-        spec.budget,
-        rng=np.random.default_rng(oracle_seq),
-        noise=spec.noise,
-        schedule=spec.schedule,
-        constraint=spec.constraint,
-        objective=spec.objective,
-    )
+    if make_oracle is not None:
+        oracle = make_oracle(strategy, dataset, run, np.random.default_rng(oracle_seq))
+    else:
+        oracle = TabularOracle(
+            store,
+            dataset,
+            spec.budget,
+            rng=np.random.default_rng(oracle_seq),
+            noise=spec.noise,
+            schedule=spec.schedule,
+            constraint=spec.constraint,
+            objective=spec.objective,
+        )
     started = time.perf_counter()
     search = factory(
         strategy, oracle.problem, np.random.default_rng(strategy_seq), spec.hparams.get(strategy, {})
@@ -162,10 +176,12 @@ def run_one(
         else float("nan"),
         "noise_fallbacks": sorted(str(f) for f in oracle.noise_fallbacks),
     }
+    if hasattr(oracle, "run_metadata"):
+        meta |= oracle.run_metadata()
     return columns, meta
 
 
-def drive(search: Strategy, oracle: TabularOracle, workers: int = 1) -> tuple[list[float], float]:
+def drive(search: Strategy, oracle: Any, workers: int = 1) -> tuple[list[float], float]:
     """The ask/start/finish/tell loop with `workers` simulated parallel workers; returns the strategy's
     real seconds since the previous record for every record, and its total real seconds.
 
@@ -228,8 +244,9 @@ def _save(
     dataset: str,
     run: int,
     factory: StrategyFactory,
+    make_oracle: OracleFactory | None = None,
 ) -> RunResult:
-    columns, meta = run_one(store, spec, strategy, dataset, run, factory)
+    columns, meta = run_one(store, spec, strategy, dataset, run, factory, make_oracle)
     write_run(run_file(out, strategy, dataset, run), columns, meta)
     return RunResult(
         strategy,
@@ -272,19 +289,21 @@ def run_comparison(
     *,
     jobs: int | None = None,
     progress: bool = True,
+    make_oracle: OracleFactory | None = None,
 ) -> list[RunResult]:
-    """Run every missing run of `spec` into `out`; returns what was run now."""
+    """Run every missing run of `spec` into `out`; returns what was run now. Live runs (`make_oracle`)
+    run one at a time in this process: training uses every core."""
     from tqdm import tqdm
 
     out = Path(out)
     todo = prepare(out, spec, store)
-    jobs = min(jobs or os.cpu_count() or 1, max(len(todo), 1))
+    jobs = 1 if make_oracle is not None else min(jobs or os.cpu_count() or 1, max(len(todo), 1))
     bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not progress or None, leave=False)
     done: list[RunResult] = []
     try:
         if jobs == 1:
             for s, d, r in todo:
-                done.append(_save(store, spec, out, s, d, r, factory))
+                done.append(_save(store, spec, out, s, d, r, factory, make_oracle))
                 bar.update()
         else:
             with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(str(store.path),)) as pool:
