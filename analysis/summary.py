@@ -28,6 +28,15 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
 def caveats(runs: pd.DataFrame, config: dict[str, Any]) -> list[str]:
     """What a reader must know to read the numbers right."""
     notes = []
+    spec = config["spec"]
+    if spec.get("live"):
+        live = spec["live"]
+        return [
+            f"live training: every evaluation trained a network for real ({live['scale_text']}); the budget is "
+            "measured wall seconds on this machine, so it is not comparable across machines or with the table",
+            "accuracies are the incumbent's own live validation and test accuracy (test measured after training, "
+            "never shown to the strategy)",
+        ]
     if (runs["dataset"] == "cifar10-valid").any():
         notes.append(
             "searches on cifar10-valid report the found arch's test accuracy on cifar10 (trained on all 50k "
@@ -39,7 +48,6 @@ def caveats(runs: pd.DataFrame, config: dict[str, Any]) -> list[str]:
             f"noise 'random' fell back to the seed mean at fidelities {', '.join(fallbacks)}: the store holds "
             "only seed means there (the wide table's 12-epoch results)"
         )
-    spec = config["spec"]
     if spec.get("workers", 1) > 1:
         sequential = sorted(set(runs.loc[runs["sequential_fallback"], "strategy"]))
         notes.append(

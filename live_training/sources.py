@@ -22,9 +22,6 @@ from live_training.data import (
 )
 from nasbench_suite.errors import ConfigError
 
-DEFAULT_IMAGES = Path("../shared/datasets/cifar10-jpeg.tar.gz")
-DEFAULT_SPLITS = Path("../shared/nasbench201/splits")
-
 
 def load_images(path: Path | str, dataset: str) -> ImageData:
     """The images of `dataset`'s source (CIFAR-10 for cifar10 / cifar10-valid) found at `path`."""

@@ -120,9 +120,13 @@ def train_many(
 
 
 # ============================================================================ validate live
-def spread_indices(store: Store, dataset: str, k: int, *, epochs: int = 200) -> list[int]:
-    """`k` in-table archs whose `epochs`-schedule validation accuracies are evenly spaced from the worst
-    to the best (the arch nearest each target; archs flagged for a params mismatch are skipped)."""
+def spread_indices(
+    store: Store, dataset: str, k: int, *, epochs: int = 200, min_gap: float = 0.5
+) -> list[int]:
+    """`k` in-table archs whose `epochs`-schedule validation accuracies spread evenly from the worst to the
+    best: for each of `k` evenly spaced targets, the nearest arch at least `min_gap` points away from every
+    arch already chosen (so the 10%-cluster of archs without a path to the output is used once, not for
+    every low target). Archs flagged for a params mismatch are skipped."""
     if k < 3:
         raise ConfigError(f"--archs must be at least 3 to rank anything, got {k}")
     acc = np.asarray(store.table(dataset, "valid_acc", epochs).column("mean"), dtype=float)
@@ -130,13 +134,16 @@ def spread_indices(store: Store, dataset: str, k: int, *, epochs: int = 200) -> 
     if store.has(None, "params_counts_mismatch"):
         usable &= ~np.asarray(store.table(None, "params_counts_mismatch").values).astype(bool)
     candidates = np.flatnonzero(usable)
-    order = candidates[np.argsort(acc[candidates], kind="stable")]
-    targets = np.linspace(acc[order[0]], acc[order[-1]], k)
+    targets = np.linspace(acc[candidates].min(), acc[candidates].max(), k)
     chosen: list[int] = []
     for target in targets:
-        free = order[~np.isin(order, chosen)]
+        free = candidates[np.all(np.abs(acc[candidates][:, None] - acc[chosen][None, :]) >= min_gap, axis=1)]
+        if not len(free):
+            raise ConfigError(
+                f"--archs {k} is more than {dataset} has accuracy levels {min_gap} points apart"
+            )
         chosen.append(int(free[np.argmin(np.abs(acc[free] - target))]))
-    return chosen
+    return sorted(chosen, key=lambda i: acc[i])
 
 
 @dataclass(frozen=True)

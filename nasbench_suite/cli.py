@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from live_training import commands as live_commands  # argument definitions only; torch loads lazily
 from nasbench_suite import __version__
 from nasbench_suite.errors import ConfigError, SuiteError
 
@@ -165,6 +166,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     stray = sorted(set(hparams) - set(spec.strategies))
     if stray:
         raise ConfigError(f"--hparams names {', '.join(stray)}, which is not among --strategies")
+    out = Path(args.out)
+    if args.live:
+        return _compare_live(args, store, spec, out)
     for dataset in spec.datasets:
         oracle = TabularOracle(
             store,
@@ -184,13 +188,38 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 "falls back to the mean there (recorded in the run metadata and the report)",
                 file=sys.stderr,
             )
-    out = Path(args.out)
     done = run_comparison(store, spec, out, strategies.build, jobs=args.jobs, progress=not args.quiet)
-    total = len(spec.strategies) * len(spec.datasets) * spec.runs
-    print(
-        f"{len(done)} runs done now, {total - len(done)} were already there; results in {out}",
-        file=sys.stderr,
+    return _compared(spec, out, len(done))
+
+
+def _compare_live(args: argparse.Namespace, store, spec, out: Path) -> int:
+    """`compare --live`: the same grid, each evaluation trained for real (one run at a time)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    import strategies
+    from nasbench_suite.runner import run_comparison
+
+    if spec.workers != 1:
+        raise ConfigError("--workers simulates parallel workers on the table; live runs train one at a time")
+    spec = replace(
+        spec, live=live_commands.live_settings(args, store.space), noise="random", schedule=args.epochs
     )
+    make_oracle = live_commands.live_oracle_factory(spec.live, spec, store, out)
+    for dataset in spec.datasets:  # fail on bad settings before anything trains or is written
+        problem = make_oracle("check", dataset, 0, np.random.default_rng(0)).problem
+        for name in spec.strategies:
+            strategies.check_hyperparameters(name, problem, spec.hparams.get(name))
+    done = run_comparison(
+        store, spec, out, strategies.build, progress=not args.quiet, make_oracle=make_oracle
+    )
+    return _compared(spec, out, len(done))
+
+
+def _compared(spec, out: Path, done: int) -> int:
+    total = len(spec.strategies) * len(spec.datasets) * spec.runs
+    print(f"{done} runs done now, {total - done} were already there; results in {out}", file=sys.stderr)
     return cmd_report(
         argparse.Namespace(dir=str(out), json=False, html=False, significance=False, table=None)
     )
@@ -339,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="results directory (rerun to resume)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.add_argument("--store", help=store_help)
+    live_commands.add_compare_arguments(c)
     c.set_defaults(func=cmd_compare)
 
     r = sub.add_parser("report", help="summarize a results directory")
@@ -375,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.add_argument("--store", help=store_help)
     rp.set_defaults(func=cmd_reproduce)
+
+    live_commands.register_validate(sub, store_help, _Parser)
 
     s = sub.add_parser("strategies", help="list the strategies")
     s.set_defaults(func=cmd_strategies)

@@ -1,0 +1,325 @@
+"""The live-training side of the `nasbench-suite` command: `compare --live` and `validate live|pipeline|
+proxies`. `nasbench_suite.cli` registers the arguments from here; torch is imported only when a live
+command runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+DEFAULT_IMAGES = "../shared/datasets/cifar10-jpeg.tar.gz"
+DEFAULT_SPLITS = "../shared/nasbench201/splits"
+
+
+# ============================================================================ arguments
+def add_data_arguments(p: Any) -> None:
+    """--images, --splits, --device on a parser or argument group."""
+    p.add_argument(
+        "--images",
+        default=DEFAULT_IMAGES,
+        help="CIFAR python archive, image-folder tree or tar, or ImageNet16 directory "
+        f"(default {DEFAULT_IMAGES})",
+    )
+    p.add_argument(
+        "--splits", default=DEFAULT_SPLITS, help=f"NAS-Bench-201 split files (default {DEFAULT_SPLITS})"
+    )
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+
+
+def add_scale_arguments(p: Any) -> None:
+    """The network and data scale flags (defaults come from the profile; see `scale_from`)."""
+    p.add_argument("--channels", type=int, help="channels of the first stage (NAS-Bench-201: 16)")
+    p.add_argument("--cells", type=int, help="cells per stage (NAS-Bench-201: 5)")
+    p.add_argument("--subset", type=int, help="training images kept")
+    p.add_argument("--eval-subset", type=int, help="validation and test images kept each")
+    p.add_argument("--batch-size", type=int, help="the recipe's batch size")
+
+
+def add_compare_arguments(c: argparse.ArgumentParser) -> None:
+    g = c.add_argument_group(
+        "live training (--live): train every evaluation for real; --epochs is the live schedule, the "
+        "scale defaults to NAS-Bench-201's (all images, C=16, 5 cells, batch 256)"
+    )
+    g.add_argument("--live", action="store_true", help="use the live oracle; the budget is wall seconds")
+    g.add_argument("--ops", help="comma-separated op set of an out-of-table space (see live_training.ops)")
+    g.add_argument("--nodes", type=int, help="nodes per cell of an out-of-table space (NAS-Bench-201: 4)")
+    g.add_argument("--early-stop", action="store_true", help="stop runs whose extrapolated curve cannot win")
+    add_scale_arguments(g)
+    add_data_arguments(g)
+
+
+def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
+    v = sub.add_parser("validate", help="check the table against live training")
+    vsub = v.add_subparsers(dest="validate_command", required=True, parser_class=parser_class)
+
+    live = vsub.add_parser("live", help="train K in-table archs briefly; rank-correlate with the table")
+    live.add_argument("--archs", type=int, default=20, help="architectures, spread over the accuracy range")
+    live.add_argument("--dataset", default="cifar10-valid")
+    live.add_argument(
+        "--profile",
+        choices=["cpu", "gpu"],
+        default="cpu",
+        help="cpu: small network, subset, few epochs, vs the 200-epoch table; gpu: the real 12-epoch "
+        "schedule at full scale vs the table's 12-epoch accuracies",
+    )
+    add_scale_arguments(live)
+    live.add_argument("--epochs", type=int, help="schedule length (cpu profile default 4, gpu 12)")
+    add_data_arguments(live)
+    live.add_argument(
+        "--jobs", type=int, default=2, help="parallel CPU trainings, one thread each (default 2)"
+    )
+    live.add_argument("--seed", type=int, default=0)
+    live.add_argument("--out", default="results/validate-live")
+    live.add_argument("--store", help=store_help)
+    live.set_defaults(func=cmd_validate_live)
+
+    pipe = vsub.add_parser("pipeline", help="search on the table, retrain the found arch live beside ResNet")
+    pipe.add_argument("--strategy", default="rea")
+    pipe.add_argument("--dataset", default="cifar10-valid")
+    pipe.add_argument("--time-budget", type=float, default=12000.0, help="simulated seconds (default 12000)")
+    pipe.add_argument("--seeds", type=int, default=2, help="live trainings per arch (default 2)")
+    add_scale_arguments(pipe)
+    pipe.add_argument("--epochs", type=int, help="schedule length (default 4 on CPU)")
+    pipe.add_argument("--profile", choices=["cpu", "gpu"], default="cpu")
+    add_data_arguments(pipe)
+    pipe.add_argument("--jobs", type=int, default=2)
+    pipe.add_argument("--seed", type=int, default=0)
+    pipe.add_argument("--out", default="results/validate-pipeline")
+    pipe.add_argument("--store", help=store_help)
+    pipe.set_defaults(func=cmd_validate_pipeline)
+
+    prox = vsub.add_parser("proxies", help="zero-cost proxies computed live vs the table's accuracy")
+    prox.add_argument("--archs", type=int, default=30, help="archs sampled uniformly (default 30)")
+    prox.add_argument("--batch", type=int, default=64, help="minibatch size (default 64)")
+    prox.add_argument("--proxies", help="comma-separated subset of the proxies (default all)")
+    add_data_arguments(prox)
+    prox.add_argument("--seed", type=int, default=0)
+    prox.add_argument("--out", default="results/validate-proxies")
+    prox.add_argument("--store", help=store_help)
+    prox.set_defaults(func=cmd_validate_proxies)
+
+
+# ============================================================================ pieces
+def scale_from(args: argparse.Namespace, profile: str = "cpu"):
+    """The LiveScale the flags ask for, starting from the profile's defaults: "cpu" is the small scale
+    a 2-core CPU trains in seconds, anything else NAS-Bench-201's own."""
+    from live_training.scale import LiveScale
+
+    base = LiveScale.cpu_small() if profile == "cpu" else LiveScale.nb201(12)
+    return base.with_(
+        channels=args.channels,
+        cells_per_stage=args.cells,
+        epochs=getattr(args, "epochs", None),
+        train_subset=args.subset,
+        eval_subset=args.eval_subset,
+        batch_size=args.batch_size,
+    )
+
+
+def _dataset(args: argparse.Namespace, dataset: str, scale: Any, seed: int):
+    import numpy as np
+
+    from live_training.scale import subset
+    from live_training.sources import live_dataset
+
+    return subset(live_dataset(dataset, args.images, args.splits), scale, np.random.default_rng(seed))
+
+
+def _progress(total: int, what: str) -> tuple[Any, Callable[[Any], None]]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=what, unit="arch", leave=False)
+
+    def done(run: Any) -> None:
+        bar.update()
+        bar.set_postfix(live=f"{run.valid_acc:.1f}")
+
+    return bar, done
+
+
+def _write(out: Path, name: str, markdown: str, payload: dict[str, Any]) -> None:
+    from nasbench_suite.results import atomic_write_bytes
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / f"{name}.md", markdown.encode())
+    atomic_write_bytes(out / f"{name}.json", json.dumps(payload, indent=1).encode())
+
+
+# ============================================================================ validate
+def cmd_validate_live(args: argparse.Namespace) -> int:
+    from analysis.correlation import plot_correlation
+    from analysis.plots import save
+    from live_training.validate import spread_indices, validate_live
+    from nasbench_suite.cli import _open_store
+
+    store = _open_store(args)
+    scale = scale_from(args, args.profile)
+    table_epochs = 200 if args.profile == "cpu" else 12
+    indices = spread_indices(store, args.dataset, args.archs, epochs=table_epochs)
+    data = _dataset(args, args.dataset, scale, args.seed)
+    bar, done = _progress(len(indices), "train")
+    try:
+        result = validate_live(
+            store,
+            data,
+            indices,
+            scale,
+            table_epochs=table_epochs,
+            seed=args.seed,
+            device=args.device,
+            jobs=args.jobs,
+            on_done=done,
+        )
+    finally:
+        bar.close()
+    out = Path(args.out)
+    _write(out, "validate_live", result.to_markdown(), result.to_json())
+    fig = plot_correlation(
+        result.table_acc,
+        result.live_acc,
+        xlabel=f"table: {args.dataset} valid acc, {table_epochs}-epoch schedule (%)",
+        ylabel=f"live: valid acc after {scale.epochs} epochs (%)",
+        title=f"live vs table, {len(indices)} archs (C={scale.channels}, {scale.cells_per_stage} cell/stage)",
+    )
+    png, _ = save(fig, out / "validate_live")
+    print(result.to_markdown())
+    print(f"wrote {out}/validate_live.md, .json and {png.name} (+ .svg)", file=sys.stderr)
+    return 0
+
+
+def cmd_validate_pipeline(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    import strategies
+    from live_training.validate import validate_pipeline
+    from nasbench_suite.budget import Budget, BudgetKind
+    from nasbench_suite.cli import _open_store
+    from nasbench_suite.runner import ComparisonSpec, run_one
+
+    store = _open_store(args)
+    scale = scale_from(args, args.profile)
+    spec = ComparisonSpec(
+        (args.strategy,), (args.dataset,), 1, Budget(BudgetKind.SECONDS, args.time_budget), seed=args.seed
+    )
+    columns, meta = run_one(store, spec, args.strategy, args.dataset, 0, strategies.build)
+    found = int(columns["incumbent_index"][-1])
+    search = {
+        "budget": str(spec.budget),
+        "seed": args.seed,
+        "evaluations": meta["evaluations"],
+        "found_index": found,
+        "found_valid_seen": float(np.asarray(columns["incumbent_valid_seen"])[-1]),
+    }
+    data = _dataset(args, args.dataset, scale, args.seed)
+    bar, done = _progress(2 * args.seeds, "train")
+    try:
+        result = validate_pipeline(
+            store,
+            data,
+            found,
+            search,
+            scale,
+            strategy=args.strategy,
+            seeds=args.seeds,
+            seed=args.seed,
+            device=args.device,
+            jobs=args.jobs,
+            on_done=done,
+        )
+    finally:
+        bar.close()
+    _write(Path(args.out), "validate_pipeline", result.to_markdown(), result.to_json())
+    print(result.to_markdown())
+    return 0
+
+
+def cmd_validate_proxies(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from live_training.proxies import PROXIES, sample_indices, validate_proxies
+    from live_training.sources import load_images
+    from nasbench_suite.cli import _open_store
+    from nasbench_suite.errors import unknown
+
+    store = _open_store(args)
+    chosen = tuple(p.strip() for p in args.proxies.split(",")) if args.proxies else PROXIES
+    for p in chosen:
+        if p not in PROXIES:
+            raise unknown("zero-cost proxy", p, PROXIES, "--proxies")
+    indices = sample_indices(store, args.archs, np.random.default_rng(args.seed))
+    images = load_images(args.images, "cifar10")
+    from tqdm import tqdm
+
+    with tqdm(total=len(indices), desc="score", unit="arch", leave=False) as bar:
+        result = validate_proxies(
+            store,
+            images,
+            indices,
+            proxies=chosen,
+            batch=args.batch,
+            seed=args.seed,
+            on_arch=lambda _: bar.update(),
+        )
+    _write(Path(args.out), "validate_proxies", result.to_markdown(), result.to_json())
+    print(result.to_markdown())
+    return 0
+
+
+# ============================================================================ compare --live
+def live_settings(args: argparse.Namespace, store_space: Any) -> dict[str, Any]:
+    """What `compare --live` saves in the comparison's config (and checks on resume)."""
+    scale = scale_from(args, "nb201")
+    ops = [o.strip() for o in args.ops.split(",")] if args.ops else list(store_space.ops)
+    nodes = args.nodes or store_space.n_nodes
+    return {
+        "ops": ops,
+        "nodes": nodes,
+        "scale": scale.to_json(),
+        "scale_text": str(scale),
+        "images": str(args.images),
+        "splits": str(args.splits),
+        "device": args.device,
+        "early_stop": bool(args.early_stop),
+    }
+
+
+def live_oracle_factory(settings: dict[str, Any], spec: Any, store: Any, out: Path) -> Callable[..., Any]:
+    """(strategy, dataset, run, rng) -> LiveOracle, as the runner wants; data loaded once per dataset,
+    the same subset for every run (drawn from the comparison's seed)."""
+    import numpy as np
+
+    from live_training.curves import EarlyStopping
+    from live_training.oracle import LiveOracle
+    from live_training.scale import LiveScale, subset
+    from live_training.sources import live_dataset
+    from nasbench_suite.space import CellSpace
+
+    space = CellSpace(tuple(settings["ops"]), int(settings["nodes"]))
+    scale = LiveScale(**settings["scale"])
+    in_table = space == store.space
+    datasets: dict[str, Any] = {}
+
+    def make(strategy: str, dataset: str, run: int, rng: np.random.Generator) -> LiveOracle:
+        if dataset not in datasets:
+            full = live_dataset(dataset, settings["images"], settings["splits"])
+            datasets[dataset] = subset(full, scale, np.random.default_rng(spec.seed))
+        return LiveOracle(
+            space,
+            datasets[dataset],
+            spec.budget,
+            rng=rng,
+            scale=scale,
+            device=settings["device"],
+            workdir=out / "live" / f"{strategy}-{dataset}-{run:04d}",
+            stopping=EarlyStopping(schedule=scale.epochs) if settings["early_stop"] else None,
+            constraint=spec.constraint,
+            objective=spec.objective,
+            arch_index=store.index if in_table else space.code,
+            progress=True,
+        )
+
+    return make
