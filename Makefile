@@ -10,7 +10,7 @@ OUT ?= results/default
 RUNS ?= 500
 JOBS ?=
 
-.PHONY: install data compare report reproduce test chromium lint format bench clean
+.PHONY: install data compare report reproduce validate test chromium lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,12 @@ reproduce: data
 	$(BIN)/nasbench-suite reproduce nb201 --runs $(RUNS) --out results/reproduce --store $(STORE)
 	$(BIN)/nasbench-suite reproduce nats --runs $(RUNS) --out results/reproduce --store $(STORE)
 
+# Live training against the table (CIFAR-10 from ../shared/datasets): rank agreement over 20 archs,
+# then a table search whose found arch is retrained beside the ResNet-like cell. A few minutes on a CPU.
+validate: data
+	$(BIN)/nasbench-suite validate live --store $(STORE)
+	$(BIN)/nasbench-suite validate pipeline --store $(STORE)
+
 # The HTML report is tested the way a reader sees it, rendered in headless Chromium (Debian's package).
 test: install chromium
 	$(BIN)/pytest
@@ -60,6 +66,7 @@ format: install
 bench: data
 	$(BIN)/python benchmarks/bench_store.py --store $(STORE) --out bench-results
 	$(BIN)/python benchmarks/bench_strategies.py --store $(STORE) --out bench-results
+	$(BIN)/python benchmarks/bench_live.py --store $(STORE) --out bench-results
 
 clean:
 	rm -rf $(VENV) $(STORE) results bench-results

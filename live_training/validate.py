@@ -310,11 +310,21 @@ class PipelineValidation:
             )
         found, ref = self.archs
         table_gap = found.table_test - ref.table_test
-        live_gap = found.live("test_acc")[0] - ref.live("test_acc")[0]
+        (f_mean, f_sd), (r_mean, r_sd) = found.live("test_acc"), ref.live("test_acc")
+        live_gap = f_mean - r_mean
+        se = float(
+            np.hypot(f_sd, r_sd) / np.sqrt(len(found.runs))
+        )  # paired seeds, unpaired SE (conservative)
+        sign = "same" if np.sign(table_gap) == np.sign(live_gap) else "opposite"
+        resolved = (
+            f"{abs(live_gap) / se:.1f} standard errors"
+            if se == se and se > 0
+            else "one seed: no standard error"
+        )
         lines += [
             "",
-            f"Found minus reference: table {table_gap:+.2f} points, live {live_gap:+.2f} points "
-            f"({'same' if np.sign(table_gap) == np.sign(live_gap) else 'opposite'} sign).",
+            f"Found minus reference on test: table {table_gap:+.2f} points, live {live_gap:+.2f} points "
+            f"({sign} sign; the live difference is {resolved}).",
             "Live values are mean ± sd over seeds at the reduced scale; their absolute level is not the table's.",
         ]
         return "\n".join(lines) + "\n"
