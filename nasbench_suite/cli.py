@@ -230,6 +230,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     from analysis.summary import caveats, format_text, summarize, to_json
     from nasbench_suite.results import load_runs
 
+    if args.html or args.table:
+        from nasbench_suite.results import read_config
+
+        if read_config(Path(args.dir)).get("spec", {}).get("live"):
+            raise ConfigError(
+                f"{args.dir} holds live runs: --html and --table read the found archs' accuracies from the table, "
+                "which live accuracies are not comparable with; use `report DIR`, --json or --significance"
+            )
     if args.html:
         from analysis.html_report import write_html
 

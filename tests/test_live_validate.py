@@ -185,6 +185,10 @@ def test_compare_live_runs_a_real_search_on_cifar10(
     # a rerun finds every run done and trains nothing
     code, _, err = _cli(capsys, *argv)
     assert code == 0 and "0 runs done now, 2 were already there" in err
+    code, text, _ = _cli(capsys, "report", str(out), "--significance")
+    assert code == 0 and "random" in text
+    code, _, err = _cli(capsys, "report", str(out), "--html", "--store", str(real_store_path))
+    assert code == 2 and "holds live runs" in err and len(err.strip().splitlines()) == 1
 
 
 def test_profiles_give_the_small_cpu_scale_or_nas_bench_201s_own() -> None:
