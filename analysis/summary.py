@@ -32,8 +32,8 @@ def caveats(runs: pd.DataFrame, config: dict[str, Any]) -> list[str]:
     if spec.get("live"):
         live = spec["live"]
         return [
-            f"live training: every evaluation trained a network for real ({live['scale_text']}); the budget is "
-            "measured wall seconds on this machine, so it is not comparable across machines or with the table",
+            f"live training: every evaluation trained a network for real ({live['scale_text']}); costs and times are "
+            "measured wall seconds on this machine, not comparable across machines or with the table",
             "accuracies are the incumbent's own live validation and test accuracy (test measured after training, "
             "never shown to the strategy)",
         ]
