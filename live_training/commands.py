@@ -287,7 +287,9 @@ def live_settings(args: argparse.Namespace, store_space: Any) -> dict[str, Any]:
     }
 
 
-def live_oracle_factory(settings: dict[str, Any], spec: Any, store: Any, out: Path) -> Callable[..., Any]:
+def live_oracle_factory(
+    settings: dict[str, Any], spec: Any, store: Any, out: Path, *, progress: bool = True
+) -> Callable[..., Any]:
     """(strategy, dataset, run, rng) -> LiveOracle, as the runner wants; data loaded once per dataset,
     the same subset for every run (drawn from the comparison's seed)."""
     import numpy as np
@@ -319,7 +321,7 @@ def live_oracle_factory(settings: dict[str, Any], spec: Any, store: Any, out: Pa
             constraint=spec.constraint,
             objective=spec.objective,
             arch_index=store.index if in_table else space.code,
-            progress=True,
+            progress=progress,
         )
 
     return make

@@ -181,11 +181,17 @@ def accuracy(
     to_input = input_transform(data, dev)
     model.to(dev, memory_format=torch.channels_last).eval()
     correct = 0
-    with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-        for i in range(0, len(x), batch_size):
-            xb = to_input(torch.from_numpy(x[i : i + batch_size]).to(dev))
-            yb = torch.from_numpy(y[i : i + batch_size]).to(dev)
-            correct += int((_logits(model(xb)).argmax(1) == yb).sum())
+    try:
+        with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+            for i in range(0, len(x), batch_size):
+                xb = to_input(torch.from_numpy(x[i : i + batch_size]).to(dev))
+                yb = torch.from_numpy(y[i : i + batch_size]).to(dev)
+                correct += int((_logits(model(xb)).argmax(1) == yb).sum())
+    except torch.cuda.OutOfMemoryError as exc:
+        raise SuiteError(
+            f"CUDA out of memory on {dev} evaluating with batch_size={batch_size}: lower it (e.g. "
+            f"{max(1, batch_size // 2)}) or free the GPU: {str(exc).splitlines()[0]}"
+        ) from None
     return 100.0 * correct / max(len(x), 1)
 
 

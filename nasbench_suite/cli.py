@@ -1,7 +1,8 @@
 """The `nasbench-suite` command.
 
-This module is the composition root: the only core module that imports the `strategies` and `analysis`
-packages (lazily, per command), so the core itself depends on neither.
+This module is the composition root: the only core module that imports the `strategies`, `analysis` and
+`live_training` packages (lazily, per command; `live_training.commands` at start-up for its argument
+definitions, which import no torch), so the core itself depends on none of them.
 """
 
 from __future__ import annotations
@@ -203,10 +204,8 @@ def _compare_live(args: argparse.Namespace, store, spec, out: Path) -> int:
 
     if spec.workers != 1:
         raise ConfigError("--workers simulates parallel workers on the table; live runs train one at a time")
-    spec = replace(
-        spec, live=live_commands.live_settings(args, store.space), noise="random", schedule=args.epochs
-    )
-    make_oracle = live_commands.live_oracle_factory(spec.live, spec, store, out)
+    spec = replace(spec, live=live_commands.live_settings(args, store.space), schedule=args.epochs)
+    make_oracle = live_commands.live_oracle_factory(spec.live, spec, store, out, progress=not args.quiet)
     for dataset in spec.datasets:  # fail on bad settings before anything trains or is written
         problem = make_oracle("check", dataset, 0, np.random.default_rng(0)).problem
         for name in spec.strategies:
