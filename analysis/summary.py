@@ -31,12 +31,18 @@ def caveats(runs: pd.DataFrame, config: dict[str, Any]) -> list[str]:
     spec = config["spec"]
     if spec.get("live"):
         live = spec["live"]
-        return [
+        notes = [
             f"live training: every evaluation trained a network for real ({live['scale_text']}); costs and times are "
             "measured wall seconds on this machine, not comparable across machines or with the table",
             "accuracies are the incumbent's own live validation and test accuracy (test measured after training, "
-            "never shown to the strategy)",
+            "never shown to the strategy); a cifar10-valid search is tested on CIFAR-10's test images",
         ]
+        if spec.get("constraint"):
+            c = spec["constraint"]
+            notes.append(
+                f"constraint {c['metric']} <= {c['limit']:g}: the incumbent is the best arch that satisfies it"
+            )
+        return notes
     if (runs["dataset"] == "cifar10-valid").any():
         notes.append(
             "searches on cifar10-valid report the found arch's test accuracy on cifar10 (trained on all 50k "

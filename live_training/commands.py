@@ -16,8 +16,8 @@ DEFAULT_SPLITS = "../shared/nasbench201/splits"
 
 
 # ============================================================================ arguments
-def add_data_arguments(p: Any) -> None:
-    """--images, --splits, --device on a parser or argument group."""
+def add_data_arguments(p: Any, *, device: bool = True) -> None:
+    """--images, --splits (and --device) on a parser or argument group."""
     p.add_argument(
         "--images",
         default=DEFAULT_IMAGES,
@@ -27,7 +27,8 @@ def add_data_arguments(p: Any) -> None:
     p.add_argument(
         "--splits", default=DEFAULT_SPLITS, help=f"NAS-Bench-201 split files (default {DEFAULT_SPLITS})"
     )
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    if device:
+        p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
 
 
 def add_scale_arguments(p: Any) -> None:
@@ -44,7 +45,9 @@ def add_compare_arguments(c: argparse.ArgumentParser) -> None:
         "live training (--live): train every evaluation for real; --epochs is the live schedule, the "
         "scale defaults to NAS-Bench-201's (all images, C=16, 5 cells, batch 256)"
     )
-    g.add_argument("--live", action="store_true", help="use the live oracle; the budget is wall seconds")
+    g.add_argument(
+        "--live", action="store_true", help="use the live oracle; costs and --time-budget are wall seconds"
+    )
     g.add_argument("--ops", help="comma-separated op set of an out-of-table space (see live_training.ops)")
     g.add_argument("--nodes", type=int, help="nodes per cell of an out-of-table space (NAS-Bench-201: 4)")
     g.add_argument("--early-stop", action="store_true", help="stop runs whose extrapolated curve cannot win")
@@ -96,7 +99,7 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     prox.add_argument("--archs", type=int, default=30, help="archs sampled uniformly (default 30)")
     prox.add_argument("--batch", type=int, default=64, help="minibatch size (default 64)")
     prox.add_argument("--proxies", help="comma-separated subset of the proxies (default all)")
-    add_data_arguments(prox)
+    add_data_arguments(prox, device=False)  # proxies score on the CPU
     prox.add_argument("--seed", type=int, default=0)
     prox.add_argument("--out", default="results/validate-proxies")
     prox.add_argument("--store", help=store_help)
@@ -141,6 +144,12 @@ def _progress(total: int, what: str) -> tuple[Any, Callable[[Any], None]]:
     return bar, done
 
 
+def _source_note(images: str) -> str | None:
+    if "jpeg" in Path(images).name.lower():
+        return "The images went through JPEG compression (../shared/datasets README): absolute accuracies are lower."
+    return None
+
+
 def _write(out: Path, name: str, markdown: str, payload: dict[str, Any]) -> None:
     from nasbench_suite.results import atomic_write_bytes
 
@@ -173,6 +182,7 @@ def cmd_validate_live(args: argparse.Namespace) -> int:
             device=args.device,
             jobs=args.jobs,
             on_done=done,
+            source_note=_source_note(args.images),
         )
     finally:
         bar.close()

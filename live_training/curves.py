@@ -2,7 +2,8 @@
 
 A live run trains one architecture for `schedule` epochs of the NB201 recipe and records the valid
 accuracy (percent) after every epoch. `EarlyStopping` ends a run once even an optimistic extrapolation
-of its final accuracy cannot beat the incumbent (the best final accuracy seen so far in the search).
+of its final accuracy cannot beat the incumbent (the live oracle passes the best validation accuracy
+seen so far at any fidelity, which is never above the best final one: the safe side).
 
 Why not a parametric fit alone: the recipe anneals the lr with a cosine to ~0, so accuracy climbs
 steeply in the last ~25% of the schedule. Saturating families fitted to a partial curve (Domhan et al.

@@ -34,13 +34,20 @@ import numpy as np
 import torch
 
 from live_training.data import LiveDataset
-from live_training.model import build_network, flops_m, params_mb
+from live_training.model import flops_m, params_mb
 from live_training.ops import check_ops
-from live_training.recipe import EpochStats, accuracy, resolve_device, train
+from live_training.recipe import EpochStats, accuracy, resolve_device, train, without_test
 from live_training.scale import LiveScale
 from nasbench_suite.budget import Budget, BudgetKind, Spent
 from nasbench_suite.errors import ConfigError, ResultsError, unknown
-from nasbench_suite.oracle import PROXY_BATCH, PROXY_PREFIX, BudgetExhausted, Pending, Trajectory
+from nasbench_suite.oracle import (
+    MEASUREMENT_LIMIT,
+    PROXY_BATCH,
+    PROXY_PREFIX,
+    BudgetExhausted,
+    Pending,
+    Trajectory,
+)
 from nasbench_suite.protocol import (
     Constraint,
     Fidelity,
@@ -82,7 +89,7 @@ class LivePending(Pending):
     trained: Fidelity | None = None  # the fidelity actually trained (earlier than asked when stopped)
 
 
-@dataclass
+@dataclass(frozen=True)
 class LogEntry:
     """One line of `evaluations.jsonl`: enough to replay the request without training."""
 
@@ -129,9 +136,14 @@ class LiveOracle:
         self.stopping = stopping
         self.progress = progress
         self._rng = rng
+        if arch_index is None and space.size >= 2**63:
+            raise ConfigError(
+                f"a space of {space.n_ops} ops on {space.n_edges} edges has {space.size:.3g} cells, more than "
+                "an int64 arch id can number; use fewer ops or nodes"
+            )
         self._arch_index = arch_index or space.code
         self._image_size = int(data.train_x.shape[1])
-        from live_training.proxies import PROXIES  # torch-heavy; only the live oracle needs it
+        from live_training.proxies import PROXIES
 
         self._proxies = tuple(PROXY_PREFIX + p for p in PROXIES)
         measurable = tuple(sorted(FREE_METRICS + self._proxies))
@@ -151,12 +163,14 @@ class LiveOracle:
             constraint=constraint,
             objective=objective,
         )
-        # the minibatch every zero-cost proxy of this search is scored on
+        # the minibatch every zero-cost proxy of this search is scored on, and the seed of the networks
+        # measured: one value per (arch, metric), as the table has
         batch = rng.choice(len(data.train_x), size=min(PROXY_BATCH, len(data.train_x)), replace=False)
         self._proxy_batch = np.sort(batch)
+        self._measure_seed = int(rng.integers(2**31 - 1))
 
         self.workdir = None if workdir is None else Path(workdir)
-        self._log: list[LogEntry] = self._read_log() if self.workdir else []
+        self._log: dict[int, LogEntry] = self._read_log() if self.workdir else {}
         self.spent = Spent()
         self.trajectory = Trajectory()
         self.noise_fallbacks: set[Fidelity] = set()  # the live oracle never falls back; the runner reads it
@@ -165,9 +179,10 @@ class LiveOracle:
         self._started_evaluations = 0
         self._started_epochs = 0
         self._steps = 0
+        self._measurements = 0
         self.early_stopped = 0
         self.epochs_saved = 0
-        self._static: dict[tuple[Arch, str], float] = {}
+        self._static: dict[tuple[Arch, str], tuple[float, float]] = {}  # (value, cost) of each measurement
 
     # ---------------------------------------------------------------- one worker
     def evaluate(self, arch: Arch, fidelity: Fidelity) -> Observation:
@@ -200,7 +215,7 @@ class LiveOracle:
             raise BudgetExhausted
         if self.budget.kind is BudgetKind.SECONDS and at_s >= self.budget.limit:
             raise BudgetExhausted
-        entry = self._replay(step, f"train {self.space.format(request.arch)} {request.fidelity}", seed)
+        entry = self._replay(step, self._key(request), seed)
         if entry is None:
             entry = self._train(request, step, seed, at_s)
         if entry.exhausted:
@@ -220,36 +235,29 @@ class LiveOracle:
         """Record a started request as finished at `pending.finish_s`; return what the strategy sees."""
         assert isinstance(pending, LivePending)
         request, finish_s = pending.request, pending.finish_s
-        t = self.trajectory
-        t.arch_index.append(pending.index)
-        t.cost_s.append(pending.cost_s)
-        t.time_s.append(finish_s)
         result: Result
         if isinstance(request, Proposal):
             assert pending.trained is not None
             self.spent.finish(finish_s, pending.trained.epoch, True)
-            valid = pending.value
-            if valid > self._best and self._feasible(request.arch):
-                self._best, self._incumbent = valid, (pending.index, valid, pending.test_acc)
-            result = Observation(request.arch, pending.trained, valid, pending.cost_s, finish_s)
-            t.epoch.append(pending.trained.epoch)
-            t.schedule.append(pending.trained.schedule)
-            t.valid_seen.append(valid)
-            t.measure.append("")
-            t.measured_value.append(float("nan"))
+            if pending.value > self._best and self._feasible(request.arch):
+                self._best, self._incumbent = pending.value, (pending.index, pending.value, pending.test_acc)
+            result = Observation(request.arch, pending.trained, pending.value, pending.cost_s, finish_s)
         else:
             self.spent.finish(finish_s, 0, False)
             result = Measured(request.arch, request.metric, pending.value, pending.cost_s, finish_s)
-            t.epoch.append(0)
-            t.schedule.append(0)
-            t.valid_seen.append(float("nan"))
-            t.measure.append(request.metric)
-            t.measured_value.append(pending.value)
         index, valid, test = self._incumbent or (-1, float("nan"), float("nan"))
-        t.incumbent_index.append(index)
-        t.incumbent_valid_seen.append(valid)
-        t.incumbent_valid.append(valid)  # live: the incumbent's own run is all there is
-        t.incumbent_test.append(test)
+        training = isinstance(request, Proposal)
+        self.trajectory.record(
+            pending.index,
+            pending.cost_s,
+            finish_s,
+            trained=pending.trained if training else None,
+            valid_seen=pending.value if training else float("nan"),
+            measure="" if training else request.metric,
+            measured_value=float("nan") if training else pending.value,
+            # live: the incumbent's own run is all there is, so valid seen and valid are one value
+            incumbent=(index, valid, valid, test),
+        )
         return result
 
     def run_metadata(self) -> dict[str, Any]:
@@ -264,11 +272,6 @@ class LiveOracle:
             "early_stopped": self.early_stopped,
             "early_stopped_epochs_saved": self.epochs_saved,
         }
-
-    @property
-    def incumbent(self) -> tuple[int, float, float] | None:
-        """(arch index, live valid accuracy, live test accuracy) of the best arch so far, if any."""
-        return self._incumbent
 
     # ---------------------------------------------------------------- training
     def _train(self, request: Proposal, step: int, seed: int, at_s: float) -> LogEntry:
@@ -302,16 +305,10 @@ class LiveOracle:
             if stoppable and stats.epoch + 1 < epochs and self.stopping.should_stop(curve, self._best):  # type: ignore[union-attr]
                 raise _StopEarly
 
-        generator = torch.Generator().manual_seed(seed)
-        model = build_network(
-            self.space,
-            request.arch,
-            num_classes=self.data.num_classes,
-            channels=self.scale.channels,
-            cells_per_stage=self.scale.cells_per_stage,
-            generator=generator,
-        )
-        eval_data = _without_test(self.data)
+        model = self._network(request.arch, seed)
+        eval_data = without_test(self.data)
+        key = self._key(request)
+        exhausted = LogEntry(step, key, seed, float("nan"), 0.0, exhausted=True)
         try:
             train(
                 model,
@@ -326,18 +323,18 @@ class LiveOracle:
                 checkpoint=checkpoint,
             )
         except _OverBudget:
-            return self._append(
-                LogEntry(step, f"train {name} {request.fidelity}", seed, float("nan"), 0.0, exhausted=True)
-            )
+            return self._append(exhausted)
         except _StopEarly:
             pass
         finally:
             bar.close()
         cost = time.perf_counter() - started
+        if cost > remaining:  # the last epoch ended inside the limit, the validation pass after it did not
+            return self._append(exhausted)
         test = accuracy(model, self.data, self.data.test_x, self.data.test_y, device=self.device)
         entry = LogEntry(
             step,
-            f"train {name} {request.fidelity}",
+            key,
             seed,
             value=curve[-1],
             cost_s=cost,
@@ -351,28 +348,33 @@ class LiveOracle:
         return entry
 
     def _measure(self, request: Measurement, step: int, seed: int, at_s: float) -> LivePending:
-        metric = request.metric
-        key = f"measure {self.space.format(request.arch)} {metric}"
+        if self._measurements >= MEASUREMENT_LIMIT:
+            raise BudgetExhausted  # a strategy that only ever measures still ends
+        key = self._key(request)
         entry = self._replay(step, key, seed)
         if entry is None:
-            started = time.perf_counter()
-            value = self._metric(request.arch, metric, seed)
-            cost = time.perf_counter() - started if metric.startswith(PROXY_PREFIX) else 0.0
+            value, cost = self._measured(request.arch, request.metric)
             entry = self._append(LogEntry(step, key, seed, value, cost))
         if self.budget.kind is BudgetKind.SECONDS and at_s + entry.cost_s > self.budget.limit:
             raise BudgetExhausted
+        self._measurements += 1
         return LivePending(request, self._arch_index(request.arch), entry.value, entry.cost_s, at_s)
 
-    def _metric(self, arch: Arch, metric: str, seed: int) -> float:
-        generator = torch.Generator().manual_seed(seed)
-        model = build_network(
-            self.space,
-            arch,
-            num_classes=self.data.num_classes,
-            channels=self.scale.channels,
-            cells_per_stage=self.scale.cells_per_stage,
-            generator=generator,
-        )
+    def _measured(self, arch: Arch, metric: str) -> tuple[float, float]:
+        """(value, cost) of `metric` for `arch`, computed once per search; a proxy costs the wall time of
+        computing it (each time it is asked for, as on the table), the others nothing."""
+        if (arch, metric) not in self._static:
+            started = time.perf_counter()
+            value = self._metric(arch, metric)
+            cost = time.perf_counter() - started if metric.startswith(PROXY_PREFIX) else 0.0
+            self._static[(arch, metric)] = (value, cost)
+        return self._static[(arch, metric)]
+
+    def _network(self, arch: Arch, seed: int) -> torch.nn.Module:
+        return self.scale.network(self.space, arch, num_classes=self.data.num_classes, seed=seed)
+
+    def _metric(self, arch: Arch, metric: str) -> float:
+        model = self._network(arch, self._measure_seed)
         if metric == "params_mb":
             return params_mb(model)
         if metric == "flops_m":
@@ -383,15 +385,20 @@ class LiveOracle:
         dev = self.device
         x = input_transform(self.data, dev)(torch.from_numpy(self.data.train_x[self._proxy_batch]).to(dev))
         y = torch.from_numpy(self.data.train_y[self._proxy_batch]).to(dev)
+        generator = torch.Generator().manual_seed(self._measure_seed)
         return score(metric.removeprefix(PROXY_PREFIX), model.to(dev), x, y, generator=generator)
 
     def _feasible(self, arch: Arch) -> bool:
         if self._constraint is None:
             return True
-        key = (arch, self._constraint.metric)
-        if key not in self._static:
-            self._static[key] = self._metric(arch, self._constraint.metric, 0)
-        return self._static[key] <= self._constraint.limit
+        return self._measured(arch, self._constraint.metric)[0] <= self._constraint.limit
+
+    def _key(self, request: Request) -> str:
+        """How a request is named in the log (replays must match it exactly)."""
+        arch = self.space.format(request.arch)
+        if isinstance(request, Measurement):
+            return f"measure {arch} {request.metric}"
+        return f"train {arch} {request.fidelity}"
 
     # ---------------------------------------------------------------- log and checkpoints
     def _checkpoint_path(self, step: int, name: str, seed: int) -> Path | None:
@@ -400,22 +407,34 @@ class LiveOracle:
         digest = hashlib.sha256(f"{name} {seed} {json.dumps(self.scale.to_json())}".encode()).hexdigest()[:12]
         return self.workdir / "checkpoints" / f"step{step:05d}-{digest}.pt"
 
-    def _read_log(self) -> list[LogEntry]:
+    def _read_log(self) -> dict[int, LogEntry]:
+        """The finished requests of an earlier attempt, by step. A last line cut short by a crash is
+        dropped from the file too, so that new lines start on a line of their own."""
         assert self.workdir is not None
         path = self.workdir / LOG_NAME
-        entries: list[LogEntry] = []
-        if path.is_file():
-            for line in path.read_text().splitlines():
+        entries: dict[int, LogEntry] = {}
+        if not path.is_file():
+            return entries
+        good = 0
+        with open(path, "rb") as f:
+            for line in f:
                 try:
-                    entries.append(LogEntry(**json.loads(line)))
+                    entry = LogEntry(**json.loads(line))
                 except (ValueError, TypeError):
-                    break  # a line cut short by a crash: everything from here on is redone
+                    break
+                if not line.endswith(b"\n"):
+                    break
+                entries[entry.step] = entry
+                good += len(line)
+        if good < path.stat().st_size:
+            with open(path, "r+b") as f:
+                f.truncate(good)
         return entries
 
     def _replay(self, step: int, request: str, seed: int) -> LogEntry | None:
-        if step >= len(self._log):
+        entry = self._log.get(step)
+        if entry is None:
             return None
-        entry = self._log[step]
         if entry.request != request or entry.seed != seed:
             raise ResultsError(
                 f"{self.workdir} holds another search (step {step} was {entry.request!r}, now {request!r}); "
@@ -430,7 +449,7 @@ class LiveOracle:
                 f.write(json.dumps(asdict(entry)) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
-            self._log.append(entry)
+            self._log[entry.step] = entry
         return entry
 
 
@@ -441,10 +460,3 @@ def _resumed_curve(checkpoint: Path | None) -> tuple[list[float], float]:
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     curve = [h["valid_acc"] for h in state["history"] if h["valid_acc"] is not None]
     return curve, float(state["train_seconds"])
-
-
-def _without_test(data: LiveDataset) -> LiveDataset:
-    """`data` with an empty test split: the recipe then evaluates only what the search may see."""
-    from dataclasses import replace
-
-    return replace(data, test_x=data.test_x[:0], test_y=data.test_y[:0])

@@ -24,7 +24,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +192,12 @@ def accuracy(
             f"CUDA out of memory on {dev} evaluating with batch_size={batch_size}: lower it (e.g. "
             f"{max(1, batch_size // 2)}) or free the GPU: {str(exc).splitlines()[0]}"
         ) from None
-    return 100.0 * correct / max(len(x), 1)
+    return 100.0 * correct / len(x) if len(x) else float("nan")
+
+
+def without_test(data: LiveDataset) -> LiveDataset:
+    """`data` with an empty test split: `train` then evaluates only what a search may see."""
+    return replace(data, test_x=data.test_x[:0], test_y=data.test_y[:0])
 
 
 def _logits(out: Any) -> torch.Tensor:

@@ -9,11 +9,16 @@ its accuracies. `LiveScale.nb201(epochs)` is the benchmark's own scale.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from live_training.data import LiveDataset
 from nasbench_suite.errors import ConfigError
+from nasbench_suite.space import Arch, CellSpace
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,22 @@ class LiveScale:
         convs dominate), 2 cells did not; batch 64 gives 4x the steps of 256 on 1500 images."""
         return cls(
             channels=8, cells_per_stage=2, epochs=4, train_subset=1500, eval_subset=1000, batch_size=64
+        )
+
+    def network(self, space: CellSpace, arch: Arch, *, num_classes: int, seed: int) -> nn.Module:
+        """The NAS-Bench-201 network of `arch` at this width and depth, initialized from `seed`."""
+        import torch
+
+        from live_training.model import build_network
+
+        generator = torch.Generator().manual_seed(seed)
+        return build_network(
+            space,
+            arch,
+            num_classes=num_classes,
+            channels=self.channels,
+            cells_per_stage=self.cells_per_stage,
+            generator=generator,
         )
 
     def with_(self, **changes: int | None) -> LiveScale:

@@ -20,6 +20,7 @@ from live_training.data import (
     load_split,
     nb201_dataset,
 )
+from nasbench_suite.datasets import dataset_info
 from nasbench_suite.errors import ConfigError
 
 
@@ -39,7 +40,7 @@ def load_images(path: Path | str, dataset: str) -> ImageData:
         return load_cifar_python(path)
     if "python" in path.name:
         return load_cifar_python(path)
-    if dataset.startswith("cifar10") and "jpeg" in path.name:
+    if dataset in ("cifar10", "cifar10-valid") and "jpeg" in path.name:
         return load_cifar10_jpeg_tar(path)
     return load_image_folder_tar(path)
 
@@ -47,5 +48,11 @@ def load_images(path: Path | str, dataset: str) -> ImageData:
 def live_dataset(dataset: str, images: Path | str, splits: Path | str) -> LiveDataset:
     """`dataset` (a NAS-Bench-201 name) cut from the images at `images` by the official split."""
     loaded = load_images(images, dataset)
+    info = dataset_info(dataset)
+    if len(loaded.classes) != info.n_classes:
+        raise ConfigError(
+            f"{images} holds {len(loaded.classes)} classes, but {dataset} has {info.n_classes}: give {dataset}'s "
+            "own images with --images"
+        )
     split = None if dataset == "cifar10" else load_split(splits, dataset)
     return nb201_dataset(dataset, loaded, split=split)

@@ -17,12 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from analysis.correlation import RankCorrelation, rank_correlation
 from live_training.data import LiveDataset
-from live_training.model import build_network
-from live_training.recipe import accuracy, train
+from live_training.recipe import accuracy, train, without_test
 from live_training.scale import LiveScale
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.space import Arch, CellSpace
@@ -57,17 +55,10 @@ def train_arch(
 ) -> LiveRun:
     """Train `arch` at `scale` from `seed` (init and data order); test accuracy measured at the end."""
     started = time.perf_counter()
-    model = build_network(
-        space,
-        arch,
-        num_classes=data.num_classes,
-        channels=scale.channels,
-        cells_per_stage=scale.cells_per_stage,
-        generator=torch.Generator().manual_seed(seed),
-    )
+    model = scale.network(space, arch, num_classes=data.num_classes, seed=seed)
     result = train(
         model,
-        data,
+        without_test(data),  # the test split is measured once, after training
         epochs=scale.epochs,
         batch_size=scale.batch_size,
         device=device,
@@ -217,6 +208,7 @@ def validate_live(
     device: str = "cpu",
     jobs: int = 1,
     on_done: Callable[[LiveRun], None] | None = None,
+    source_note: str | None = None,
 ) -> LiveValidation:
     """Train the archs `indices` of the store once each (seed `seed + k` for the k-th) and rank them
     against the table's `table_epochs`-schedule validation accuracy on `data.name`."""
@@ -231,8 +223,8 @@ def validate_live(
         else "Live accuracy is measured on the whole validation split the table's numbers use.",
         "One training run (one seed) per arch; the table is a mean over seeds.",
     ]
-    if "jpeg" in data.name.lower():
-        notes.append("Images went through JPEG compression (see the dataset's caveat).")
+    if source_note:
+        notes.append(source_note)
     return LiveValidation(
         data.name,
         table_epochs,

@@ -202,8 +202,10 @@ def _compare_live(args: argparse.Namespace, store, spec, out: Path) -> int:
     import strategies
     from nasbench_suite.runner import run_comparison
 
-    if spec.workers != 1:
-        raise ConfigError("--workers simulates parallel workers on the table; live runs train one at a time")
+    if spec.workers != 1 or args.jobs is not None:
+        raise ConfigError(
+            "--workers and --jobs run table searches in parallel; live runs train one at a time (--device cuda is faster)"
+        )
     spec = replace(spec, live=live_commands.live_settings(args, store.space), schedule=args.epochs)
     make_oracle = live_commands.live_oracle_factory(spec.live, spec, store, out, progress=not args.quiet)
     for dataset in spec.datasets:  # fail on bad settings before anything trains or is written

@@ -113,6 +113,34 @@ class Trajectory:
     def __len__(self) -> int:
         return len(self.arch_index)
 
+    def record(
+        self,
+        index: int,
+        cost_s: float,
+        time_s: float,
+        *,
+        trained: Fidelity | None,
+        valid_seen: float = float("nan"),
+        measure: str = "",
+        measured_value: float = float("nan"),
+        incumbent: tuple[int, float, float, float] = (-1, float("nan"), float("nan"), float("nan")),
+    ) -> None:
+        """Append one row: a training evaluation (`trained` fidelity, `valid_seen`) or a measurement
+        (`measure`, `measured_value`), and the incumbent after it as (index, valid seen, valid, test)."""
+        self.arch_index.append(index)
+        self.cost_s.append(cost_s)
+        self.time_s.append(time_s)
+        self.epoch.append(trained.epoch if trained else 0)
+        self.schedule.append(trained.schedule if trained else 0)
+        self.valid_seen.append(valid_seen)
+        self.measure.append(measure)
+        self.measured_value.append(measured_value)
+        inc_index, inc_seen, inc_valid, inc_test = incumbent
+        self.incumbent_index.append(inc_index)
+        self.incumbent_valid_seen.append(inc_seen)
+        self.incumbent_valid.append(inc_valid)
+        self.incumbent_test.append(inc_test)
+
 
 class TabularOracle:
     """Evaluates archs of the store's space on one search dataset under one budget."""
@@ -251,33 +279,30 @@ class TabularOracle:
         request, index, finish_s = pending.request, pending.index, pending.finish_s
         training = isinstance(request, Proposal)
         self.spent.finish(finish_s, request.fidelity.epoch if training else 0, training)
-        t = self.trajectory
-        t.arch_index.append(index)
-        t.cost_s.append(pending.cost_s)
-        t.time_s.append(finish_s)
         result: Result
         if training:
             valid = pending.value
             if valid > self._best and (self._feasible is None or self._feasible[index]):
                 self._best, self._incumbent = valid, index
             result = Observation(request.arch, request.fidelity, valid, pending.cost_s, finish_s)
-            t.epoch.append(request.fidelity.epoch)
-            t.schedule.append(request.fidelity.schedule)
-            t.valid_seen.append(valid)
-            t.measure.append("")
-            t.measured_value.append(float("nan"))
         else:
             result = Measured(request.arch, request.metric, pending.value, pending.cost_s, finish_s)
-            t.epoch.append(0)
-            t.schedule.append(0)
-            t.valid_seen.append(float("nan"))
-            t.measure.append(request.metric)
-            t.measured_value.append(pending.value)
-        found = self._incumbent >= 0
-        t.incumbent_index.append(self._incumbent)
-        t.incumbent_valid_seen.append(self._best if found else float("nan"))
-        t.incumbent_valid.append(float(self._report_valid[self._incumbent]) if found else float("nan"))
-        t.incumbent_test.append(float(self._report_test[self._incumbent]) if found else float("nan"))
+        inc = self._incumbent
+        incumbent = (
+            (inc, self._best, float(self._report_valid[inc]), float(self._report_test[inc]))
+            if inc >= 0
+            else (-1, float("nan"), float("nan"), float("nan"))
+        )
+        self.trajectory.record(
+            index,
+            pending.cost_s,
+            finish_s,
+            trained=request.fidelity if training else None,
+            valid_seen=pending.value if training else float("nan"),
+            measure="" if training else request.metric,
+            measured_value=float("nan") if training else pending.value,
+            incumbent=incumbent,
+        )
         return result
 
     def _seconds_limit(self) -> float:

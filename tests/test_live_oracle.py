@@ -15,7 +15,7 @@ from live_training import oracle as live_oracle_module
 from live_training.data import LiveDataset
 from live_training.model import build_network, param_count
 from live_training.oracle import LiveOracle
-from live_training.recipe import train
+from live_training.recipe import train, without_test
 from live_training.scale import LiveScale, subset
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError, ResultsError, SuiteError, UnknownNameError
@@ -58,9 +58,11 @@ def test_evaluation_is_a_real_training_run_with_the_drawn_seed() -> None:
     oracle = _oracle()
     arch = SPACE.parse("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|")
     obs = oracle.evaluate(arch, Fidelity(2, 2))
-    # the same training by hand: the seed is the oracle generator's first draw after the proxy batch
+    # the same training by hand: the seed is the oracle generator's draw after the proxy batch and the
+    # measurement seed
     rng = np.random.default_rng(0)
     rng.choice(64, size=64, replace=False)
+    rng.integers(2**31 - 1)
     seed = int(rng.integers(2**31 - 1))
     model = build_network(
         SPACE,
@@ -71,7 +73,7 @@ def test_evaluation_is_a_real_training_run_with_the_drawn_seed() -> None:
         generator=torch.Generator().manual_seed(seed),
     )
     data = _data()
-    no_test = live_oracle_module._without_test(data)
+    no_test = without_test(data)
     result = train(model, no_test, epochs=2, batch_size=32, seed=seed, threads=1)
     assert obs.valid_acc == result.final.valid_acc
     assert obs.fidelity == Fidelity(2, 2)
@@ -175,9 +177,92 @@ def test_an_interrupted_training_resumes_from_its_checkpoint(
     with pytest.raises(KeyboardInterrupt):
         _oracle(workdir=tmp_path).evaluate(arch, Fidelity(2, 2))
     assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == 1
-    monkeypatch.setattr(live_oracle_module, "train", real_train)
+    (checkpoint,) = (tmp_path / "checkpoints").glob("*.pt")
+    first_attempt_s = float(torch.load(checkpoint, weights_only=True)["train_seconds"])
+    epochs_run: list[int] = []
+
+    def counting(*args: Any, on_epoch: Any, **kwargs: Any) -> Any:
+        def count(stats: Any) -> None:
+            epochs_run.append(stats.epoch)
+            on_epoch(stats)
+
+        return real_train(*args, on_epoch=count, **kwargs)
+
+    monkeypatch.setattr(live_oracle_module, "train", counting)
     resumed = _oracle(workdir=tmp_path).evaluate(arch, Fidelity(2, 2))
+    assert epochs_run == [1]  # only the epoch the crash left undone
     assert resumed.valid_acc == uninterrupted.valid_acc  # CPU resumption is bit-exact
+    assert resumed.cost_s > first_attempt_s  # the first attempt's training is charged too
+    assert not checkpoint.exists()
+
+
+def test_an_epochs_budget_refuses_what_does_not_fit_and_replays_in_step_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arch = SPACE.parse("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|")
+    budget = Budget(BudgetKind.EPOCHS, 5)
+
+    def search(oracle: LiveOracle) -> list[float]:
+        seen = [
+            oracle.evaluate(arch, Fidelity(2, 2)).valid_acc,
+            oracle.evaluate(arch, Fidelity(2, 2)).valid_acc,
+        ]
+        with pytest.raises(BudgetExhausted):
+            oracle.evaluate(arch, Fidelity(2, 2))  # 6 > 5 epochs: refused, not recorded
+        seen.append(oracle.evaluate(arch, Fidelity(1, 2)).valid_acc)
+        seen.append(oracle.measure(arch, "params_mb").value)
+        return seen
+
+    first = _oracle(budget, workdir=tmp_path)
+    values = search(first)
+    assert first.spent.epochs == 5 and first.spent.evaluations == 3
+    monkeypatch.setattr(live_oracle_module, "train", lambda *a, **k: pytest.fail("a replay must not train"))
+    assert search(_oracle(budget, workdir=tmp_path)) == values
+
+
+def test_a_log_line_cut_short_by_a_crash_is_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _run_search(_oracle(workdir=tmp_path))
+    log = tmp_path / "evaluations.jsonl"
+    intact = log.read_bytes()
+    with open(log, "ab") as f:
+        f.write(b'{"step": 3, "request": "train |none')  # the crash
+    monkeypatch.setattr(live_oracle_module, "train", lambda *a, **k: pytest.fail("a replay must not train"))
+    oracle = _oracle(workdir=tmp_path)
+    assert log.read_bytes() == intact  # truncated back to the last whole line
+    again = _run_search(oracle)
+    assert again.valid_seen == first.valid_seen
+
+
+def test_a_seconds_budget_exhaustion_is_logged_and_replayed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arch = SPACE.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|")
+    budget = Budget(BudgetKind.SECONDS, 1e-6)
+    with pytest.raises(BudgetExhausted):
+        _oracle(budget, workdir=tmp_path).evaluate(arch, Fidelity(2, 2))
+    monkeypatch.setattr(live_oracle_module, "train", lambda *a, **k: pytest.fail("a replay must not train"))
+    with pytest.raises(BudgetExhausted):
+        _oracle(budget, workdir=tmp_path).evaluate(arch, Fidelity(2, 2))
+
+
+def test_a_measurement_has_one_value_per_arch_and_costs_each_time() -> None:
+    arch = SPACE.parse("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|")
+    oracle = _oracle(Budget(BudgetKind.SECONDS, 1e9))
+    a, b = oracle.measure(arch, "zc_synflow"), oracle.measure(arch, "zc_synflow")
+    assert a.value == b.value and a.cost_s == b.cost_s > 0 and b.time_s == pytest.approx(2 * a.cost_s)
+    assert _oracle(Budget(BudgetKind.SECONDS, 1e9)).measure(arch, "zc_synflow").value == a.value
+    assert oracle.spent.evaluations == 0
+
+
+def test_a_space_too_large_for_int64_ids_is_refused() -> None:
+    with pytest.raises(ConfigError, match="more than an int64 arch id can number"):
+        LiveOracle(
+            CellSpace(("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"), 8),
+            _data(),
+            EVALS,
+            rng=np.random.default_rng(0),
+            scale=SCALE,
+        )
 
 
 class _StopAlways:
@@ -224,8 +309,11 @@ def test_early_stopping_shortens_full_runs_once_there_is_an_incumbent() -> None:
 def test_every_strategy_searches_live_unchanged(name: str) -> None:
     needs = getattr(strategy_class(name), "requires", ())
     extras: dict[str, Any] = {}
+    sizes = sorted(
+        param_count(SCALE.network(SPACE, a, num_classes=4, seed=0)) / 1e6 for a in SPACE.enumerate()
+    )
     if "constraint" in needs:
-        extras["constraint"] = Constraint("params_mb", 1e-3)
+        extras["constraint"] = Constraint("params_mb", sizes[len(sizes) // 2])  # half the cells are feasible
     if "objective" in needs:
         extras["objective"] = "params_mb"
     hparams = {"zc": {"pool_size": 5, "proxy": "zc_naswot"}}.get(name, {})
@@ -240,11 +328,17 @@ def test_every_strategy_searches_live_unchanged(name: str) -> None:
     )
     search = strategies.build(name, oracle.problem, np.random.default_rng(1), hparams)
     drive(search, oracle)
-    assert oracle.spent.evaluations == 4
-    assert all(
-        SPACE.validate(SPACE.parse(SPACE.format(SPACE.from_code(i)))) is None
-        for i in oracle.trajectory.arch_index
-    )
+    t = oracle.trajectory
+    assert oracle.spent.evaluations == 4 and sum(e > 0 for e in t.epoch) == 4
+    assert all(0 <= i < SPACE.size for i in t.arch_index)
+    if name == "zc":
+        assert {m for m in t.measure if m} == {"zc_naswot"}
+    if "constraint" in needs and t.incumbent_index[-1] >= 0:
+        incumbent = SPACE.from_code(t.incumbent_index[-1])
+        assert (
+            param_count(SCALE.network(SPACE, incumbent, num_classes=4, seed=0)) / 1e6
+            <= sizes[len(sizes) // 2]
+        )
 
 
 def test_an_out_of_table_space_is_searched_live() -> None:

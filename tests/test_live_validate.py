@@ -113,6 +113,7 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
         (["validate", "proxies", "--proxies", "naswot,fisher"], "unknown zero-cost proxy 'fisher'"),
         (["validate", "live", "--channels", "0"], "channels must be a whole number >= 1"),
         (["validate", "live", "--images", "/nonexistent"], "no images at /nonexistent"),
+        (["validate", "live", "--dataset", "cifar100"], "holds 10 classes, but cifar100 has 100"),
         (
             [
                 "compare",
@@ -185,6 +186,8 @@ def test_compare_live_runs_a_real_search_on_cifar10(
     # a rerun finds every run done and trains nothing
     code, _, err = _cli(capsys, *argv)
     assert code == 0 and "0 runs done now, 2 were already there" in err
+    code, _, err = _cli(capsys, *[*argv[:-2], "--channels", "3", *argv[-2:]])  # another scale: refused
+    assert code == 2 and "holds a different comparison" in err
     code, text, _ = _cli(capsys, "report", str(out), "--significance")
     assert code == 0 and "random" in text
     code, _, err = _cli(capsys, "report", str(out), "--html", "--store", str(real_store_path))
