@@ -15,15 +15,15 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from nasbench_suite import __version__
-from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.budget import Budget, BudgetKind, Spent
 from nasbench_suite.errors import ConfigError, ResultsError
-from nasbench_suite.oracle import BudgetExhausted, Noise, Pending, TabularOracle
-from nasbench_suite.protocol import Constraint, SearchProblem, Strategy
+from nasbench_suite.oracle import BudgetExhausted, Noise, Pending, TabularOracle, Trajectory
+from nasbench_suite.protocol import Constraint, Fidelity, Request, Result, SearchProblem, Strategy
 from nasbench_suite.results import read_config, run_file, write_config, write_run
 from nasbench_suite.seeding import run_seed_sequence
 from nasbench_suite.store import Store
@@ -31,9 +31,25 @@ from nasbench_suite.trajectory import value_at
 
 # (name, problem, rng, hyperparameters) -> strategy; the CLI passes `strategies.build`.
 StrategyFactory = Callable[[str, SearchProblem, np.random.Generator, Mapping[str, Any]], Strategy]
-# (strategy, dataset, run, rng) -> an oracle with TabularOracle's start/finish interface (the live one);
-# None means the table.
-OracleFactory = Callable[[str, str, int, np.random.Generator], Any]
+
+
+class SteppedOracle(Protocol):
+    """What the runner drives: an oracle that prices and runs a request (`start`) separately from
+    recording it (`finish`), so simulated workers can overlap. TabularOracle and the live oracle are
+    two; an oracle may add `run_metadata() -> dict` to the run's metadata."""
+
+    problem: SearchProblem
+    spent: Spent
+    trajectory: Trajectory
+    noise_fallbacks: set[Fidelity]
+
+    def start(self, request: Request, at_s: float) -> Pending: ...
+
+    def finish(self, pending: Pending) -> Result: ...
+
+
+# (strategy, dataset, run, rng) -> the oracle of that run (the live one); None means the table.
+OracleFactory = Callable[[str, str, int, np.random.Generator], SteppedOracle]
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,7 @@ def run_one(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """One search: returns (columns, run metadata). Pure given its arguments (on the table)."""
     strategy_seq, oracle_seq = run_seed_sequence(spec.seed, run).spawn(2)
+    oracle: SteppedOracle
     if make_oracle is not None:
         oracle = make_oracle(strategy, dataset, run, np.random.default_rng(oracle_seq))
     else:
@@ -181,7 +198,7 @@ def run_one(
     return columns, meta
 
 
-def drive(search: Strategy, oracle: Any, workers: int = 1) -> tuple[list[float], float]:
+def drive(search: Strategy, oracle: SteppedOracle, workers: int = 1) -> tuple[list[float], float]:
     """The ask/start/finish/tell loop with `workers` simulated parallel workers; returns the strategy's
     real seconds since the previous record for every record, and its total real seconds.
 
