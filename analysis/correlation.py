@@ -30,14 +30,17 @@ class RankCorrelation:
         )
 
 
-def rank_correlation(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> RankCorrelation:
-    """Spearman and Kendall (tau-b, ties counted) over the pairs where both values are finite."""
+def rank_correlation(
+    x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, *, keep_infinite: bool = False
+) -> RankCorrelation:
+    """Spearman and Kendall (tau-b, ties counted) over the pairs where both values are finite, or with
+    `keep_infinite` not NaN (a proxy's -inf, e.g. NASWOT of a cell without a path, ranks lowest)."""
     from scipy import stats
 
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
         raise ConfigError(f"rank_correlation needs two 1-d arrays of one length, got {x.shape} and {y.shape}")
-    keep = np.isfinite(x) & np.isfinite(y)
+    keep = ~(np.isnan(x) | np.isnan(y)) if keep_infinite else np.isfinite(x) & np.isfinite(y)
     x, y = x[keep], y[keep]
     if len(x) < 3:
         raise ConfigError(f"rank correlation needs at least 3 pairs of finite values, got {len(x)}")

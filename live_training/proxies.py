@@ -60,9 +60,9 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import stats
 from torch import nn
 
+from analysis.correlation import rank_correlation
 from live_training.data import NORMALIZATION, ImageData
 from live_training.model import build_network
 from nasbench_suite.errors import ConfigError, unknown
@@ -352,7 +352,8 @@ def _rank_correlations(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int]
     n = int(keep.sum())
     if n < 3 or len(np.unique(x[keep])) < 2 or len(np.unique(y[keep])) < 2:
         return math.nan, math.nan, n
-    return float(stats.spearmanr(x[keep], y[keep])[0]), float(stats.kendalltau(x[keep], y[keep])[0]), n
+    r = rank_correlation(x, y, keep_infinite=True)
+    return r.spearman, r.kendall, r.n
 
 
 def _torch_seed(seed: int, *key: int) -> int:

@@ -58,6 +58,12 @@ def test_rank_correlation_is_scipys_on_the_finite_pairs() -> None:
     assert rank_correlation(x[:5], -y[:5]).kendall == pytest.approx(-0.6, abs=1e-12)
     with pytest.raises(ConfigError, match="at least 3 pairs"):
         rank_correlation([1.0, np.nan, 2.0], [1.0, 2.0, np.nan])
+    # a proxy's -inf (no path through the cell) is the lowest score when asked to keep it
+    scores, acc = np.array([-np.inf, 1.0, 2.0, np.nan]), np.array([10.0, 50.0, 90.0, 70.0])
+    with pytest.raises(ConfigError, match="got 2"):  # finite pairs only: the -inf one is dropped
+        rank_correlation(scores, acc)
+    assert rank_correlation(scores, acc, keep_infinite=True).kendall == pytest.approx(1.0)
+    assert rank_correlation(scores, acc, keep_infinite=True).n == 3
     fig = plot_correlation(x[:5], y[:5], xlabel="table", ylabel="live", title="t")
     assert "Kendall 0.60" in fig.axes[0].get_title()
 
