@@ -180,19 +180,37 @@ def accuracy(
     dev = resolve_device(device)
     to_input = input_transform(data, dev)
     model.to(dev, memory_format=torch.channels_last).eval()
-    correct = 0
     try:
-        with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-            for i in range(0, len(x), batch_size):
-                xb = to_input(torch.from_numpy(x[i : i + batch_size]).to(dev))
-                yb = torch.from_numpy(y[i : i + batch_size]).to(dev)
-                correct += int((_logits(model(xb)).argmax(1) == yb).sum())
+        return _percent_correct(
+            model, to_input, torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev), batch_size
+        )
     except torch.cuda.OutOfMemoryError as exc:
         raise SuiteError(
             f"CUDA out of memory on {dev} evaluating with batch_size={batch_size}: lower it (e.g. "
             f"{max(1, batch_size // 2)}) or free the GPU: {str(exc).splitlines()[0]}"
         ) from None
-    return 100.0 * correct / len(x) if len(x) else float("nan")
+
+
+def _percent_correct(
+    model: Callable[..., Any],
+    to_input: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+) -> float:
+    """Top-1 accuracy in percent over uint8 NHWC `x` on the model's device (NaN for no images); counts
+    on the device, so there is one synchronization, at the end."""
+    if not len(x):
+        return float("nan")
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    with (
+        torch.no_grad(),
+        torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=x.device.type == "cuda"),
+    ):
+        for i in range(0, len(x), batch_size):
+            logits = _logits(model(to_input(x[i : i + batch_size])))
+            correct += (logits.argmax(1) == y[i : i + batch_size]).sum()
+    return 100.0 * correct.item() / len(x)
 
 
 def without_test(data: LiveDataset) -> LiveDataset:
@@ -324,12 +342,7 @@ def train(
 
             def evaluate(x_all: torch.Tensor, y_all: torch.Tensor) -> float:
                 model.eval()
-                correct = torch.zeros((), dtype=torch.int64, device=dev)
-                with torch.no_grad(), autocast():
-                    for i in range(0, len(x_all), eval_batch_size):
-                        logits = _logits(step_model(to_input(x_all[i : i + eval_batch_size])))
-                        correct += (logits.argmax(1) == y_all[i : i + eval_batch_size]).sum()
-                return 100.0 * correct.item() / len(x_all)
+                return _percent_correct(step_model, to_input, x_all, y_all, eval_batch_size)
 
             # ------------------------------------------------------------------ epochs
             n = len(train_x)
