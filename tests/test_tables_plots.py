@@ -316,6 +316,16 @@ def test_hypervolume_on_hand_computed_examples() -> None:
     assert plots.hypervolume_2d(pts, (1, 0)) == pytest.approx(covered.mean(), abs=0.005)
 
 
+def test_the_reference_point_is_the_fronts_nadir_pushed_out_by_a_tenth_of_its_range() -> None:
+    # front (1, 3), (2, 5); (3, 4) and (5, 0) are dominated and do not move the reference
+    pts = np.array([[1.0, 3.0], [2.0, 5.0], [3.0, 4.0], [5.0, 0.0]])
+    assert plots.reference_point(pts) == pytest.approx((2.0 + 0.1 * 1.0, 3.0 - 0.1 * 2.0))
+    # a single-point front: its range is 0, so the reference is the point and its hypervolume is 0
+    assert plots.reference_point(np.array([[1.0, 3.0]])) == (1.0, 3.0)
+    with pytest.raises(ConfigError, match="at least one point"):
+        plots.reference_point(np.zeros((0, 2)))
+
+
 # ================================================================================================= files
 def assert_saved(fig, base: Path) -> None:
     import matplotlib.image
