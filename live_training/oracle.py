@@ -117,6 +117,7 @@ class LiveOracle:
         scale: LiveScale,
         device: str | torch.device = "cpu",
         threads: int | None = None,
+        compile_model: bool = False,
         workdir: Path | str | None = None,
         stopping: StoppingRule | None = None,
         constraint: Constraint | None = None,
@@ -133,6 +134,7 @@ class LiveOracle:
         self.space, self.data, self.budget, self.scale = space, data, budget, scale
         self.device = resolve_device(device)
         self.threads = threads
+        self.compile_model = compile_model
         self.stopping = stopping
         self.progress = progress
         self._rng = rng
@@ -319,6 +321,7 @@ class LiveOracle:
                 device=self.device,
                 seed=seed,
                 threads=self.threads,
+                compile_model=self.compile_model,
                 on_epoch=on_epoch,
                 checkpoint=checkpoint,
             )

@@ -52,6 +52,7 @@ def train_arch(
     seed: int,
     device: str = "cpu",
     threads: int | None = None,
+    compile_model: bool = False,
 ) -> LiveRun:
     """Train `arch` at `scale` from `seed` (init and data order); test accuracy measured at the end."""
     started = time.perf_counter()
@@ -64,6 +65,7 @@ def train_arch(
         device=device,
         seed=seed,
         threads=threads,
+        compile_model=compile_model,
     )
     final = result.final
     valid = final.valid_acc if final.valid_acc is not None else float("nan")
@@ -75,8 +77,10 @@ def train_arch(
 
 
 def _train_job(args: tuple[Any, ...]) -> LiveRun:
-    space, arch, data, scale, seed, device, threads = args
-    return train_arch(space, arch, data, scale, seed=seed, device=device, threads=threads)
+    space, arch, data, scale, seed, device, threads, compile_model = args
+    return train_arch(
+        space, arch, data, scale, seed=seed, device=device, threads=threads, compile_model=compile_model
+    )
 
 
 def train_many(
@@ -87,13 +91,16 @@ def train_many(
     device: str = "cpu",
     jobs: int = 1,
     on_done: Callable[[LiveRun], None] | None = None,
+    compile_model: bool = False,
 ) -> list[LiveRun]:
     """Train each (space, arch, seed) in order of the input. On CPU with `jobs` > 1, that many processes
     with one thread each (measured faster than one process with every thread on small networks)."""
     if jobs < 1:
         raise ConfigError(f"jobs must be >= 1, got {jobs}")
     threads = 1 if jobs > 1 else None
-    work = [(space, arch, data, scale, seed, device, threads) for space, arch, seed in jobs_args]
+    work = [
+        (space, arch, data, scale, seed, device, threads, compile_model) for space, arch, seed in jobs_args
+    ]
     if jobs == 1 or device != "cpu":
         runs = []
         for w in work:
@@ -209,13 +216,16 @@ def validate_live(
     jobs: int = 1,
     on_done: Callable[[LiveRun], None] | None = None,
     source_note: str | None = None,
+    compile_model: bool = False,
 ) -> LiveValidation:
     """Train the archs `indices` of the store once each (seed `seed + k` for the k-th) and rank them
     against the table's `table_epochs`-schedule validation accuracy on `data.name`."""
     started = time.perf_counter()
     table = np.asarray(store.table(data.name, "valid_acc", table_epochs).column("mean"))[list(indices)]
     work = [(store.space, store.arch(i), seed + k) for k, i in enumerate(indices)]
-    runs = train_many(work, data, scale, device=device, jobs=jobs, on_done=on_done)
+    runs = train_many(
+        work, data, scale, device=device, jobs=jobs, on_done=on_done, compile_model=compile_model
+    )
     live = np.array([r.valid_acc for r in runs])
     notes = [
         "Live accuracy is measured on a random subset of the same validation split the table's numbers use."
@@ -339,6 +349,7 @@ def validate_pipeline(
     device: str = "cpu",
     jobs: int = 1,
     on_done: Callable[[LiveRun], None] | None = None,
+    compile_model: bool = False,
 ) -> PipelineValidation:
     """Retrain the found arch and the ResNet-like cell `seeds` times each with the same seeds."""
     from nasbench_suite.datasets import report_dataset
@@ -350,7 +361,9 @@ def validate_pipeline(
     valid = np.asarray(store.table(data.name, "valid_acc", 200).column("mean"))
     test = np.asarray(store.table(shown, "test_acc", 200).column("mean"))
     work = [(store.space, store.arch(i), seed + s) for i in (found_index, reference) for s in range(seeds)]
-    runs = train_many(work, data, scale, device=device, jobs=jobs, on_done=on_done)
+    runs = train_many(
+        work, data, scale, device=device, jobs=jobs, on_done=on_done, compile_model=compile_model
+    )
     archs = tuple(
         PipelineArch(
             role,

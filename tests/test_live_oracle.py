@@ -388,3 +388,18 @@ def test_subset_keeps_source_order_and_sizes() -> None:
     assert rows == sorted(rows)
     with pytest.raises(ConfigError, match="train_subset must be a whole number"):
         LiveScale(train_subset=0)
+
+
+def test_compile_is_passed_to_the_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    real_train = live_oracle_module.train
+
+    def spy(*args: Any, compile_model: bool, **kwargs: Any) -> Any:
+        seen.append(compile_model)
+        return real_train(*args, compile_model=False, **kwargs)  # compiling takes ~40 s on a CPU
+
+    monkeypatch.setattr(live_oracle_module, "train", spy)
+    arch = SPACE.parse("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|")
+    _oracle(compile_model=True).evaluate(arch, Fidelity(1, 2))
+    _oracle().evaluate(arch, Fidelity(1, 2))
+    assert seen == [True, False]
