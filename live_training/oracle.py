@@ -45,6 +45,7 @@ from nasbench_suite.oracle import (
     PROXY_BATCH,
     PROXY_PREFIX,
     BudgetExhausted,
+    OneWorker,
     Pending,
     Trajectory,
 )
@@ -104,7 +105,7 @@ class LogEntry:
     exhausted: bool = False
 
 
-class LiveOracle:
+class LiveOracle(OneWorker):
     """Trains archs of `space` on `data` at `scale` under `budget`; see the module doc."""
 
     def __init__(
@@ -185,17 +186,6 @@ class LiveOracle:
         self.early_stopped = 0
         self.epochs_saved = 0
         self._static: dict[tuple[Arch, str], tuple[float, float]] = {}  # (value, cost) of each measurement
-
-    # ---------------------------------------------------------------- one worker
-    def evaluate(self, arch: Arch, fidelity: Fidelity) -> Observation:
-        result = self.finish(self.start(Proposal(arch, fidelity), self.spent.seconds))
-        assert isinstance(result, Observation)
-        return result
-
-    def measure(self, arch: Arch, metric: str) -> Measured:
-        result = self.finish(self.start(Measurement(arch, metric), self.spent.seconds))
-        assert isinstance(result, Measured)
-        return result
 
     # ---------------------------------------------------------------- start and finish
     def start(self, request: Request, at_s: float) -> LivePending:

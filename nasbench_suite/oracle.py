@@ -142,7 +142,30 @@ class Trajectory:
         self.incumbent_test.append(inc_test)
 
 
-class TabularOracle:
+class OneWorker:
+    """`evaluate` / `measure`: start a request at the current clock and finish it at once (one worker).
+    Needs `start`, `finish` and `spent` (both oracles have them)."""
+
+    spent: Spent
+
+    def start(self, request: Request, at_s: float) -> Pending:
+        raise NotImplementedError
+
+    def finish(self, pending: Pending) -> Result:
+        raise NotImplementedError
+
+    def evaluate(self, arch: Arch, fidelity: Fidelity) -> Observation:
+        result = self.finish(self.start(Proposal(arch, fidelity), self.spent.seconds))
+        assert isinstance(result, Observation)
+        return result
+
+    def measure(self, arch: Arch, metric: str) -> Measured:
+        result = self.finish(self.start(Measurement(arch, metric), self.spent.seconds))
+        assert isinstance(result, Measured)
+        return result
+
+
+class TabularOracle(OneWorker):
     """Evaluates archs of the store's space on one search dataset under one budget."""
 
     def __init__(
@@ -229,17 +252,6 @@ class TabularOracle:
         if self.noise is Noise.MEAN:
             return []
         return [f for f, t in self._tables.items() if not t.has_seeds]
-
-    # ---------------------------------------------------------------- one worker
-    def evaluate(self, arch: Arch, fidelity: Fidelity) -> Observation:
-        result = self.finish(self.start(Proposal(arch, fidelity), self.spent.seconds))
-        assert isinstance(result, Observation)
-        return result
-
-    def measure(self, arch: Arch, metric: str) -> Measured:
-        result = self.finish(self.start(Measurement(arch, metric), self.spent.seconds))
-        assert isinstance(result, Measured)
-        return result
 
     # ---------------------------------------------------------------- start and finish
     def start(self, request: Request, at_s: float) -> Pending:
