@@ -61,7 +61,7 @@ def plot_correlation(
     highlight: Sequence[int] = (),
 ) -> Figure:
     """Scatter of `y` against `x` with the rank correlations in the title; `highlight` marks some points."""
-    from analysis.plots import _figure
+    from nasbench_suite.analysis.plots import _figure
 
     result = rank_correlation(x, y)
     fig, (ax,) = _figure(width=4.2, height=3.6)

@@ -44,9 +44,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analysis import plots, tables
-from analysis.significance import format_markdown, significance
-from analysis.summary import caveats, summarize
+from nasbench_suite.analysis import plots, tables
+from nasbench_suite.analysis.significance import format_markdown, significance
+from nasbench_suite.analysis.summary import caveats, summarize
 from nasbench_suite.datasets import report_dataset
 from nasbench_suite.errors import ConfigError, ResultsError
 from nasbench_suite.results import atomic_write_bytes, load_rows, load_runs, read_config

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from analysis.stats import nemenyi_cd
+from nasbench_suite.analysis.stats import nemenyi_cd
 from nasbench_suite.datasets import report_dataset
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.seeding import SeedLike, as_generator

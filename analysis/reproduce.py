@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.summary import caveats
-from analysis.tables import EPOCHS, NB201_COLUMNS, PerformanceTable, final_incumbents, nb201_table
+from nasbench_suite.analysis.summary import caveats
+from nasbench_suite.analysis.tables import EPOCHS, NB201_COLUMNS, PerformanceTable, final_incumbents, nb201_table
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.datasets import report_dataset
 from nasbench_suite.errors import ConfigError, ResultsError

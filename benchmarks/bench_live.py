@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from live_training.data import NORMALIZATION, LiveDataset
-from live_training.model import build_network, flops_m, params_mb
-from live_training.recipe import EpochStats, default_threads, train
+from nasbench_suite.live_training.data import NORMALIZATION, LiveDataset
+from nasbench_suite.live_training.model import build_network, flops_m, params_mb
+from nasbench_suite.live_training.recipe import EpochStats, default_threads, train
 from nasbench_suite.space import CellSpace
 from nasbench_suite.store import Store
 

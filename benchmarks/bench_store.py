@@ -208,7 +208,7 @@ def check_same_numbers(store: Any, api: Any) -> None:
 def time_random_search(store_path: Path) -> tuple[float, int]:
     """Seconds for 500 random-search runs end to end (opening the store, pool startup, writing results);
     and the number of evaluations they made."""
-    import strategies
+    from nasbench_suite import strategies
     from nasbench_suite.budget import Budget, BudgetKind
     from nasbench_suite.runner import ComparisonSpec, run_comparison
     from nasbench_suite.store import Store

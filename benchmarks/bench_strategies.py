@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-import strategies
+from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.store import Store
-from strategies.contract import problem_extras
+from nasbench_suite.strategies.contract import problem_extras
 
 DATASET = "cifar10-valid"
 BUDGET = Budget(BudgetKind.SECONDS, 12000)

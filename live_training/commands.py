@@ -115,7 +115,7 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
 def scale_from(args: argparse.Namespace, profile: str = "cpu"):
     """The LiveScale the flags ask for, starting from the profile's defaults: "cpu" is the small scale
     a 2-core CPU trains in seconds, anything else NAS-Bench-201's own."""
-    from live_training.scale import LiveScale
+    from nasbench_suite.live_training.scale import LiveScale
 
     base = LiveScale.cpu_small() if profile == "cpu" else LiveScale.nb201(12)
     return base.with_(
@@ -131,8 +131,8 @@ def scale_from(args: argparse.Namespace, profile: str = "cpu"):
 def _dataset(args: argparse.Namespace, dataset: str, scale: Any, seed: int):
     import numpy as np
 
-    from live_training.scale import subset
-    from live_training.sources import live_dataset
+    from nasbench_suite.live_training.scale import subset
+    from nasbench_suite.live_training.sources import live_dataset
 
     return subset(live_dataset(dataset, args.images, args.splits), scale, np.random.default_rng(seed))
 
@@ -165,9 +165,9 @@ def _write(out: Path, name: str, markdown: str, payload: dict[str, Any]) -> None
 
 # ============================================================================ validate
 def cmd_validate_live(args: argparse.Namespace) -> int:
-    from analysis.correlation import plot_correlation
-    from analysis.plots import save
-    from live_training.validate import spread_indices, validate_live
+    from nasbench_suite.analysis.correlation import plot_correlation
+    from nasbench_suite.analysis.plots import save
+    from nasbench_suite.live_training.validate import spread_indices, validate_live
     from nasbench_suite.cli import _open_store
 
     store = _open_store(args)
@@ -210,8 +210,8 @@ def cmd_validate_live(args: argparse.Namespace) -> int:
 def cmd_validate_pipeline(args: argparse.Namespace) -> int:
     import numpy as np
 
-    import strategies
-    from live_training.validate import validate_pipeline
+    from nasbench_suite import strategies
+    from nasbench_suite.live_training.validate import validate_pipeline
     from nasbench_suite.budget import Budget, BudgetKind
     from nasbench_suite.cli import _open_store
     from nasbench_suite.runner import ComparisonSpec, run_one
@@ -257,8 +257,8 @@ def cmd_validate_pipeline(args: argparse.Namespace) -> int:
 def cmd_validate_proxies(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from live_training.proxies import PROXIES, sample_indices, validate_proxies
-    from live_training.sources import load_images
+    from nasbench_suite.live_training.proxies import PROXIES, sample_indices, validate_proxies
+    from nasbench_suite.live_training.sources import load_images
     from nasbench_suite.cli import _open_store
     from nasbench_suite.errors import unknown
 
@@ -312,10 +312,10 @@ def live_oracle_factory(
     the same subset for every run (drawn from the comparison's seed)."""
     import numpy as np
 
-    from live_training.curves import EarlyStopping
-    from live_training.oracle import LiveOracle
-    from live_training.scale import LiveScale, subset
-    from live_training.sources import live_dataset
+    from nasbench_suite.live_training.curves import EarlyStopping
+    from nasbench_suite.live_training.oracle import LiveOracle
+    from nasbench_suite.live_training.scale import LiveScale, subset
+    from nasbench_suite.live_training.sources import live_dataset
     from nasbench_suite.space import CellSpace
 
     space = CellSpace(tuple(settings["ops"]), int(settings["nodes"]))

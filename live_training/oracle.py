@@ -33,11 +33,11 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from live_training.data import LiveDataset
-from live_training.model import flops_m, params_mb
-from live_training.ops import check_ops
-from live_training.recipe import EpochStats, accuracy, resolve_device, train, without_test
-from live_training.scale import LiveScale
+from nasbench_suite.live_training.data import LiveDataset
+from nasbench_suite.live_training.model import flops_m, params_mb
+from nasbench_suite.live_training.ops import check_ops
+from nasbench_suite.live_training.recipe import EpochStats, accuracy, resolve_device, train, without_test
+from nasbench_suite.live_training.scale import LiveScale
 from nasbench_suite.budget import Budget, BudgetKind, Spent
 from nasbench_suite.errors import ConfigError, ResultsError, unknown
 from nasbench_suite.oracle import (
@@ -146,7 +146,7 @@ class LiveOracle(OneWorker):
             )
         self._arch_index = arch_index or space.code
         self._image_size = int(data.train_x.shape[1])
-        from live_training.proxies import PROXIES
+        from nasbench_suite.live_training.proxies import PROXIES
 
         self._proxies = tuple(PROXY_PREFIX + p for p in PROXIES)
         measurable = tuple(sorted(FREE_METRICS + self._proxies))
@@ -372,8 +372,8 @@ class LiveOracle(OneWorker):
             return params_mb(model)
         if metric == "flops_m":
             return flops_m(model, image_size=self._image_size)
-        from live_training.proxies import score
-        from live_training.recipe import input_transform
+        from nasbench_suite.live_training.proxies import score
+        from nasbench_suite.live_training.recipe import input_transform
 
         dev = self.device
         x = input_transform(self.data, dev)(torch.from_numpy(self.data.train_x[self._proxy_batch]).to(dev))

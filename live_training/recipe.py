@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from live_training.data import LiveDataset
+from nasbench_suite.live_training.data import LiveDataset
 from nasbench_suite.errors import ConfigError, SuiteError
 
 CHECKPOINT_FORMAT = 1

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from live_training.data import LiveDataset
+from nasbench_suite.live_training.data import LiveDataset
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.space import Arch, CellSpace
 
@@ -59,7 +59,7 @@ class LiveScale:
         """The NAS-Bench-201 network of `arch` at this width and depth, initialized from `seed`."""
         import torch
 
-        from live_training.model import build_network
+        from nasbench_suite.live_training.model import build_network
 
         generator = torch.Generator().manual_seed(seed)
         return build_network(

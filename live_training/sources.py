@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from live_training.data import (
+from nasbench_suite.live_training.data import (
     ImageData,
     LiveDataset,
     load_cifar10_jpeg_tar,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from live_training import commands as live_commands  # argument definitions only; torch loads lazily
+from nasbench_suite.live_training import commands as live_commands  # argument definitions only; torch loads lazily
 from nasbench_suite import __version__
 from nasbench_suite.errors import ConfigError, SuiteError
 
@@ -142,7 +142,7 @@ def _split(text: str) -> tuple[str, ...]:
 def cmd_compare(args: argparse.Namespace) -> int:
     import numpy as np
 
-    import strategies
+    from nasbench_suite import strategies
     from nasbench_suite.oracle import TabularOracle
     from nasbench_suite.runner import ComparisonSpec, run_comparison
 
@@ -199,7 +199,7 @@ def _compare_live(args: argparse.Namespace, store, spec, out: Path) -> int:
 
     import numpy as np
 
-    import strategies
+    from nasbench_suite import strategies
     from nasbench_suite.runner import run_comparison
 
     if spec.workers != 1 or args.jobs is not None:
@@ -228,7 +228,7 @@ def _compared(spec, out: Path, done: int) -> int:
 
 # ------------------------------------------------------------------ report
 def cmd_report(args: argparse.Namespace) -> int:
-    from analysis.summary import caveats, format_text, summarize, to_json
+    from nasbench_suite.analysis.summary import caveats, format_text, summarize, to_json
     from nasbench_suite.results import load_runs
 
     if args.html or args.table:
@@ -240,7 +240,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 "which live accuracies are not comparable with; use `report DIR`, --json or --significance"
             )
     if args.html:
-        from analysis.html_report import write_html
+        from nasbench_suite.analysis.html_report import write_html
 
         path = Path(args.html_out or Path(args.dir) / "report.html")
         figures = path.parent / "figures"
@@ -248,7 +248,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"wrote {path} (figures as PNG and SVG in {figures})", file=sys.stderr)
         return 0
     if args.table:
-        from analysis import tables
+        from nasbench_suite.analysis import tables
         from nasbench_suite.results import load_rows
 
         incumbents = tables.final_incumbents(load_rows(Path(args.dir)))
@@ -259,7 +259,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print({"md": tables.to_markdown, "latex": tables.to_latex, "csv": tables.to_csv}[args.table](table))
         return 0
     if args.significance:
-        from analysis.significance import format_markdown, significance_of
+        from nasbench_suite.analysis.significance import format_markdown, significance_of
 
         print(format_markdown(significance_of(Path(args.dir))))
         return 0
@@ -276,8 +276,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ reproduce
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    import strategies
-    from analysis import reproduce
+    from nasbench_suite import strategies
+    from nasbench_suite.analysis import reproduce
 
     run = {"nb201": reproduce.reproduce_nb201, "nats": reproduce.reproduce_nats}[args.paper]
     report = run(
@@ -299,7 +299,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ strategies
 def cmd_strategies(args: argparse.Namespace) -> int:
-    import strategies
+    from nasbench_suite import strategies
 
     width = max(map(len, strategies.names()))
     for name in strategies.names():

@@ -3,7 +3,7 @@
 Each strategy is one module that registers itself; `registry.build(name, problem, rng, hparams)` makes one.
 """
 
-from strategies import (  # noqa: F401 - importing a module registers its strategies
+from nasbench_suite.strategies import (  # noqa: F401 - importing a module registers its strategies
     bananas,
     bohb,
     gp_bo,
@@ -16,6 +16,6 @@ from strategies import (  # noqa: F401 - importing a module registers its strate
     reinforce,
     zero_cost,
 )
-from strategies.registry import build, check_hyperparameters, hyperparameters, names, register, summary
+from nasbench_suite.strategies.registry import build, check_hyperparameters, hyperparameters, names, register, summary
 
 __all__ = ["build", "check_hyperparameters", "hyperparameters", "names", "register", "summary"]

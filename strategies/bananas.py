@@ -10,14 +10,14 @@ from nasbench_suite.encodings import path
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
-from strategies._candidates import (
+from nasbench_suite.strategies._candidates import (
     fresh_random,
     mutation_candidates,
     ranked_archs,
     require_int,
     require_positive,
 )
-from strategies.registry import register
+from nasbench_suite.strategies.registry import register
 
 ACQUISITIONS = ("its", "ucb")
 LOSSES = ("mae", "mape")

@@ -9,8 +9,8 @@ import numpy as np
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import Fidelity, Observation, SearchProblem
 from nasbench_suite.space import Arch
-from strategies.hyperband import Hyperband
-from strategies.registry import register
+from nasbench_suite.strategies.hyperband import Hyperband
+from nasbench_suite.strategies.registry import register
 
 
 class CategoricalKDE:

@@ -44,7 +44,7 @@ from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.seeding import run_seed_sequence
 from nasbench_suite.space import Arch, CellSpace
 from nasbench_suite.store import Store, StoreBuilder, Table, TableSpec
-from strategies.registry import build, strategy_class
+from nasbench_suite.strategies.registry import build, strategy_class
 
 DATASET = "cifar10-valid"
 SCHEDULE = 12
@@ -467,7 +467,7 @@ args = json.load(sys.stdin)
 importlib.import_module(args["module"])
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.store import Store
-from strategies.registry import build
+from nasbench_suite.strategies.registry import build
 spec = ComparisonSpec.from_json(args["spec"])
 columns, _ = run_one(Store(args["store"]), spec, args["name"], args["dataset"], 0, build)
 json.dump({k: columns[k] for k in ("arch_index", "epoch", "schedule")}, sys.stdout)

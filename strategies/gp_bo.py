@@ -11,8 +11,8 @@ from nasbench_suite.encodings import one_hot
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
-from strategies._candidates import fresh_random, mutation_candidates, ranked_archs, require_int
-from strategies.registry import register
+from nasbench_suite.strategies._candidates import fresh_random, mutation_candidates, ranked_archs, require_int
+from nasbench_suite.strategies.registry import register
 
 EDGE_MUTATION_PROB = 0.25  # the candidate mutation of BANANAS' NAS-Bench-201 code (see strategies.bananas)
 

@@ -22,9 +22,9 @@ from nasbench_suite.protocol import (
     SearchProblem,
 )
 from nasbench_suite.space import Arch
-from strategies._candidates import require_int, require_positive
-from strategies.registry import register
-from strategies.reinforce import Reinforce
+from nasbench_suite.strategies._candidates import require_int, require_positive
+from nasbench_suite.strategies.registry import register
+from nasbench_suite.strategies.reinforce import Reinforce
 
 
 def require_constraint(owner: str, problem: SearchProblem) -> Constraint:

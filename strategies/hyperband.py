@@ -37,7 +37,7 @@ import numpy as np
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import Fidelity, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
-from strategies.registry import register
+from nasbench_suite.strategies.registry import register
 
 _TOL = 1e-9  # float slack so 27 * 3**-3 is 1, not 0.999...
 

@@ -7,7 +7,7 @@ import numpy as np
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
-from strategies.registry import register
+from nasbench_suite.strategies.registry import register
 
 # Rejection-sampling tries for an unseen restart arch before settling for any arch. A miss needs the
 # unseen fraction to be tiny: (1 - 1/27)^1000 ~ 1e-17 on a 27-cell space with one cell left.

@@ -25,7 +25,7 @@ from nasbench_suite.protocol import (
     SearchProblem,
 )
 from nasbench_suite.space import Arch
-from strategies.registry import register
+from nasbench_suite.strategies.registry import register
 
 if TYPE_CHECKING:
     from optuna import Study

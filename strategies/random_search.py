@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from nasbench_suite.protocol import Observation, Proposal, SearchProblem
-from strategies.registry import register
+from nasbench_suite.strategies.registry import register
 
 
 @register("random")

@@ -6,7 +6,7 @@ import numpy as np
 
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import Observation, Proposal, SearchProblem
-from strategies.registry import register
+from nasbench_suite.strategies.registry import register
 
 
 @register("rea")

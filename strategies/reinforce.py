@@ -7,7 +7,7 @@ import numpy as np
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
-from strategies.registry import register
+from nasbench_suite.strategies.registry import register
 
 # Adam's constants: torch.optim.Adam's defaults, which the official code uses.
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8

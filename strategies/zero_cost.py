@@ -7,9 +7,9 @@ import numpy as np
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import Measured, Measurement, Proposal, Request, Result, SearchProblem
 from nasbench_suite.space import Arch
-from strategies._candidates import require_int
-from strategies.registry import register
-from strategies.regularized_evolution import RegularizedEvolution
+from nasbench_suite.strategies._candidates import require_int
+from nasbench_suite.strategies.registry import register
+from nasbench_suite.strategies.regularized_evolution import RegularizedEvolution
 
 
 def proxy_ranking(pool: list[Arch], scores: dict[Arch, float]) -> list[Arch]:

@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import strategies
-from analysis import html_report
-from analysis.significance import significance, statements
+from nasbench_suite import strategies
+from nasbench_suite.analysis import html_report
+from nasbench_suite.analysis.significance import significance, statements
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ResultsError
 from nasbench_suite.protocol import Constraint

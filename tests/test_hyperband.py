@@ -12,9 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import strategies
-import strategies.bohb  # registers bohb (strategies/__init__.py does not import it yet)
-import strategies.hyperband  # registers sh and hyperband
+from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.oracle import BudgetExhausted, Noise, TabularOracle
@@ -22,7 +20,7 @@ from nasbench_suite.protocol import Fidelity, Observation, Proposal, SearchProbl
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.space import Arch, CellSpace
 from nasbench_suite.store import Store, StoreBuilder, TableSpec
-from strategies.bohb import CategoricalKDE
+from nasbench_suite.strategies.bohb import CategoricalKDE
 
 CURVE_SPACE = CellSpace(("none", "skip_connect", "conv"), 4)  # 6 edges, 729 cells
 EPOCHS = 27

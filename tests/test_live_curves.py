@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from live_training.curves import (
+from nasbench_suite.live_training.curves import (
     ACCURACY_CEILING,
     EarlyStopping,
     ExtrapolationMethod,

@@ -16,8 +16,8 @@ import torch._dynamo  # torch.optim imports it on first use (seconds): paid at c
 from PIL import Image
 from torch import nn
 
-from live_training import data as live_data
-from live_training.data import (
+from nasbench_suite.live_training import data as live_data
+from nasbench_suite.live_training.data import (
     ImageData,
     LiveDataset,
     Split,
@@ -29,7 +29,7 @@ from live_training.data import (
     load_split,
     nb201_dataset,
 )
-from live_training.recipe import augment, crop_flip, nb201_lr, resolve_device, train
+from nasbench_suite.live_training.recipe import augment, crop_flip, nb201_lr, resolve_device, train
 from nasbench_suite.errors import ConfigError, SuiteError
 
 SPLITS = Path(__file__).resolve().parents[2] / "shared" / "nasbench201" / "splits"

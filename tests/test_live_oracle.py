@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-import strategies
-from live_training import oracle as live_oracle_module
-from live_training.data import LiveDataset
-from live_training.model import build_network, param_count
-from live_training.oracle import LiveOracle
-from live_training.recipe import train, without_test
-from live_training.scale import LiveScale, subset
+from nasbench_suite import strategies
+from nasbench_suite.live_training import oracle as live_oracle_module
+from nasbench_suite.live_training.data import LiveDataset
+from nasbench_suite.live_training.model import build_network, param_count
+from nasbench_suite.live_training.oracle import LiveOracle
+from nasbench_suite.live_training.recipe import train, without_test
+from nasbench_suite.live_training.scale import LiveScale, subset
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError, ResultsError, SuiteError, UnknownNameError
 from nasbench_suite.oracle import BudgetExhausted
@@ -24,7 +24,7 @@ from nasbench_suite.protocol import Constraint, Fidelity, Observation
 from nasbench_suite.runner import ComparisonSpec, drive, run_comparison
 from nasbench_suite.space import CellSpace
 from nasbench_suite.store import Store
-from strategies.registry import strategy_class
+from nasbench_suite.strategies.registry import strategy_class
 
 SPACE = CellSpace(("none", "skip_connect", "nor_conv_3x3"), 3)  # 27 cells
 SCALE = LiveScale(channels=2, cells_per_stage=1, epochs=2, batch_size=32)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.correlation import plot_correlation, rank_correlation
-from live_training.data import LiveDataset
-from live_training.scale import LiveScale
-from live_training.validate import RESNET_CELL, spread_indices, validate_live, validate_pipeline
+from nasbench_suite.analysis.correlation import plot_correlation, rank_correlation
+from nasbench_suite.live_training.data import LiveDataset
+from nasbench_suite.live_training.scale import LiveScale
+from nasbench_suite.live_training.validate import RESNET_CELL, spread_indices, validate_live, validate_pipeline
 from nasbench_suite.cli import main
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.store import Store
@@ -203,7 +203,7 @@ def test_compare_live_runs_a_real_search_on_cifar10(
 def test_profiles_give_the_small_cpu_scale_or_nas_bench_201s_own() -> None:
     import argparse
 
-    from live_training.commands import scale_from
+    from nasbench_suite.live_training.commands import scale_from
 
     flags = {"channels": None, "cells": None, "subset": None, "eval_subset": None, "batch_size": None}
     cpu = scale_from(argparse.Namespace(**flags, epochs=None), "cpu")

@@ -11,9 +11,7 @@ import math
 import numpy as np
 import pytest
 
-import strategies
-import strategies.bananas
-import strategies.gp_bo  # registers gp_bo (and bananas) until strategies/__init__.py imports them
+from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.encodings import path
 from nasbench_suite.errors import ConfigError
@@ -22,8 +20,8 @@ from nasbench_suite.protocol import Fidelity, Observation, SearchProblem
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.space import Arch, CellSpace
 from nasbench_suite.store import Store
-from strategies.bananas import MLPEnsemble, independent_thompson, mutation_candidates
-from strategies.gp_bo import expected_improvement, fit_gp
+from nasbench_suite.strategies.bananas import MLPEnsemble, independent_thompson, mutation_candidates
+from nasbench_suite.strategies.gp_bo import expected_improvement, fit_gp
 
 FAST_BANANAS = {"epochs": 20}  # the contract tests need proposals, not a good predictor
 

@@ -12,16 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import strategies
-import strategies.optuna_adapter  # registers "tpe" until strategies/__init__ imports it
+from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.oracle import Noise, TabularOracle
 from nasbench_suite.protocol import Fidelity, Observation, SearchProblem
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.store import Store
-from strategies.contract import WIDE_SPACE, build_synthetic_store
-from strategies.optuna_adapter import TPE, OptunaAdapter
+from nasbench_suite.strategies.contract import WIDE_SPACE, build_synthetic_store
+from nasbench_suite.strategies.optuna_adapter import TPE, OptunaAdapter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +57,7 @@ def test_tpe_is_registered_with_optunas_defaults() -> None:
 
 def test_importing_the_module_imports_no_heavy_library() -> None:
     code = (
-        "import sys, strategies.optuna_adapter; "
+        "import sys, nasbench_suite.strategies.optuna_adapter; "
         "print([m for m in ('optuna', 'sklearn', 'scipy.stats', 'torch') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-import strategies
+from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.oracle import Noise, TabularOracle
@@ -20,8 +20,8 @@ from nasbench_suite.space import Arch, CellSpace
 from nasbench_suite.store import Store
 
 # importing the modules registers "local_search" and "reinforce" (until strategies/__init__ imports them)
-from strategies.local_search import LocalSearch
-from strategies.reinforce import Reinforce, policy_loss_gradient, softmax
+from nasbench_suite.strategies.local_search import LocalSearch
+from nasbench_suite.strategies.reinforce import Reinforce, policy_loss_gradient, softmax
 
 FID = Fidelity.full(12)
 

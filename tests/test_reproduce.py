@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-import strategies
-from analysis import reproduce
-from analysis.reproduce import (
+from nasbench_suite import strategies
+from nasbench_suite.analysis import reproduce
+from nasbench_suite.analysis.reproduce import (
     NOT_AVAILABLE,
     PublishedValue,
     format_markdown,

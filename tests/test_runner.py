@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import strategies
+from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError, ResultsError
 from nasbench_suite.results import COLUMNS, load_rows, load_runs, read_config, run_file

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-import strategies
-from analysis import stats
-from analysis.significance import (
+from nasbench_suite import strategies
+from nasbench_suite.analysis import stats
+from nasbench_suite.analysis.significance import (
     display_name,
     format_markdown,
     format_p,

@@ -15,13 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import strategies
-import strategies.optuna_adapter  # registers "tpe" until strategies/__init__ imports it
+from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.protocol import Fidelity, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.store import Store
-from strategies import contract, registry
+from nasbench_suite.strategies import contract, registry
 
 NAMES = strategies.names()
 
@@ -214,7 +213,7 @@ def test_string_hash_dependence_is_caught_in_a_fresh_process(
             import numpy as np
 
             from nasbench_suite.protocol import Proposal
-            from strategies.registry import register
+            from nasbench_suite.strategies.registry import register
 
             @register("bad-hash-seeded")
             class HashSeeded:

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from scipy.stats import rankdata
 
-import strategies
-from analysis import plots, tables
+from nasbench_suite import strategies
+from nasbench_suite.analysis import plots, tables
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.results import load_rows, load_runs

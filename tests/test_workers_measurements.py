@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import strategies
+from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.datasets import dataset_info
 from nasbench_suite.errors import ConfigError, UnknownNameError
@@ -11,7 +11,7 @@ from nasbench_suite.oracle import PROXY_BATCH, BudgetExhausted, TabularOracle
 from nasbench_suite.protocol import Constraint, Fidelity, Measured, Measurement, Observation, Proposal
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.store import Store
-from strategies.contract import max_concurrent
+from nasbench_suite.strategies.contract import max_concurrent
 
 F12 = Fidelity.full(12)
 

@@ -12,10 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import strategies
-import strategies.hardware_aware  # registers "hw_rea" and "mnas" until strategies/__init__ imports it
-import strategies.optuna_adapter  # registers "nsga2"
-import strategies.zero_cost  # registers "zc"
+from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.datasets import FORWARD_FRACTION, dataset_info
 from nasbench_suite.errors import ConfigError
@@ -32,8 +29,8 @@ from nasbench_suite.protocol import (
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.space import Arch, CellSpace
 from nasbench_suite.store import Store
-from strategies.hardware_aware import ConstrainedEvolution, MnasReinforce, mnas_reward
-from strategies.zero_cost import proxy_ranking
+from nasbench_suite.strategies.hardware_aware import ConstrainedEvolution, MnasReinforce, mnas_reward
+from nasbench_suite.strategies.zero_cost import proxy_ranking
 
 ROOT = Path(__file__).resolve().parents[1]
 C10 = "cifar10-valid"
@@ -340,7 +337,7 @@ def test_the_same_seed_gives_the_same_trajectory(tiny_store: Store, name: str, e
 def test_importing_the_modules_is_cheap() -> None:
     code = (
         "import sys, time, numpy, nasbench_suite.protocol, strategies.registry; t = time.perf_counter(); "
-        "import strategies.zero_cost, strategies.hardware_aware; "
+        "import nasbench_suite.strategies.zero_cost, nasbench_suite.strategies.hardware_aware; "
         "print(time.perf_counter() - t, [m for m in ('optuna', 'sklearn', 'scipy.stats', 'torch') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
