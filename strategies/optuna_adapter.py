@@ -5,7 +5,9 @@ Optuna (Akiba et al., KDD 2019) is imported in the constructor, so importing thi
 
 from __future__ import annotations
 
+import copy
 import math
+import threading
 import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -38,6 +40,7 @@ OBJECTIVES: tuple[str, ...] = tuple(
     f.name for f in fields(Observation) if f.name not in ("arch", "fidelity", "time_s")
 )
 DIRECTIONS: tuple[str, ...] = ("maximize", "minimize")
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 
 def _quiet_optuna() -> None:
@@ -101,6 +104,25 @@ class OptunaAdapter:
         self._values: dict[tuple[Arch, str], float] = {}  # measured objectives per (arch, metric)
         self._waiting: dict[Arch, list[Proposal]] = {}  # proposals whose measurement is asked
         self._ready: deque[Proposal] = deque()  # proposals whose measurements are in
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle without the sampler's thread locks (Optuna 5's NSGA-II sampler holds one, which cannot be
+        pickled); `__setstate__` gives the copy fresh ones. The live study and sampler are not touched."""
+        state = self.__dict__.copy()
+        study = copy.copy(self._study)
+        sampler = copy.copy(study.sampler)
+        locks = [k for k, v in vars(sampler).items() if isinstance(v, _LOCK_TYPES)]
+        for name in locks:
+            delattr(sampler, name)
+        study.sampler = sampler
+        state["_study"], state["_sampler_locks"] = study, locks
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        locks = state.pop("_sampler_locks", [])
+        self.__dict__.update(state)
+        for name in locks:  # type: ignore[attr-defined]
+            setattr(self._study.sampler, name, threading.Lock())
 
     @property
     def study(self) -> Study:
