@@ -24,7 +24,7 @@ from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.store import Store
-from nasbench_suite.strategies.contract import problem_extras
+from nasbench_suite.testing import problem_extras
 
 DATASET = "cifar10-valid"
 BUDGET = Budget(BudgetKind.SECONDS, 12000)

@@ -19,7 +19,7 @@ from nasbench_suite.oracle import Noise, TabularOracle
 from nasbench_suite.protocol import Fidelity, Observation, SearchProblem
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.store import Store
-from nasbench_suite.strategies.contract import WIDE_SPACE, build_synthetic_store
+from nasbench_suite.testing import WIDE_SPACE, build_synthetic_store
 from nasbench_suite.strategies.optuna_adapter import TPE, OptunaAdapter
 
 ROOT = Path(__file__).resolve().parents[1]

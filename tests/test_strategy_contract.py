@@ -1,4 +1,4 @@
-"""Every registered strategy against the contract in `strategies.contract`, then the checks themselves
+"""Every registered strategy against the contract in `nasbench_suite.testing`, then the checks themselves
 against strategies that break each rule (a check that cannot fail proves nothing).
 
 The parametrization reads `strategies.names()` at collection time, so a strategy is covered as soon as
@@ -16,11 +16,13 @@ import numpy as np
 import pytest
 
 from nasbench_suite import strategies
+from nasbench_suite import testing as contract
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.protocol import Fidelity, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.store import Store
-from nasbench_suite.strategies import contract, registry
+from nasbench_suite.strategies import registry
+from nasbench_suite.testing import _harness
 
 NAMES = strategies.names()
 
@@ -276,15 +278,15 @@ def test_the_budget_check_reads_every_kind() -> None:
         "time_s": [5.0, 10.0, 15.0],
         "epoch": [12, 12, 200],
     }
-    contract._check_within_budget("x", columns, Budget(BudgetKind.SECONDS, 15))
+    _harness.check_within_budget("x", columns, Budget(BudgetKind.SECONDS, 15))
     with pytest.raises(AssertionError, match="evaluation 2 ends at 15 seconds, past 12 seconds"):
-        contract._check_within_budget("x", columns, Budget(BudgetKind.SECONDS, 12))
+        _harness.check_within_budget("x", columns, Budget(BudgetKind.SECONDS, 12))
     with pytest.raises(AssertionError, match="evaluation 2 ends at 3 evaluations"):
-        contract._check_within_budget("x", columns, Budget(BudgetKind.EVALUATIONS, 2))
+        _harness.check_within_budget("x", columns, Budget(BudgetKind.EVALUATIONS, 2))
     with pytest.raises(AssertionError, match="evaluation 2 ends at 224 epochs"):
-        contract._check_within_budget("x", columns, Budget(BudgetKind.EPOCHS, 100))
+        _harness.check_within_budget("x", columns, Budget(BudgetKind.EPOCHS, 100))
     with pytest.raises(AssertionError, match="not the running sum"):
-        contract._check_within_budget(
+        _harness.check_within_budget(
             "x", columns | {"time_s": [5.0, 9.0, 15.0]}, Budget(BudgetKind.SECONDS, 99)
         )
 

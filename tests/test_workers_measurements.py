@@ -11,7 +11,7 @@ from nasbench_suite.oracle import PROXY_BATCH, BudgetExhausted, TabularOracle
 from nasbench_suite.protocol import Constraint, Fidelity, Measured, Measurement, Observation, Proposal
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.store import Store
-from nasbench_suite.strategies.contract import max_concurrent
+from nasbench_suite.testing import max_concurrent
 
 F12 = Fidelity.full(12)
 
