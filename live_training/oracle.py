@@ -33,22 +33,15 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from nasbench_suite.budget import Budget, BudgetExhausted, BudgetKind, Spent
+from nasbench_suite.cost_model import PROXY_BATCH, PROXY_PREFIX
+from nasbench_suite.errors import ConfigError, ResultsError, unknown
 from nasbench_suite.live_training.data import LiveDataset
 from nasbench_suite.live_training.model import flops_m, params_mb
 from nasbench_suite.live_training.ops import check_ops
 from nasbench_suite.live_training.recipe import EpochStats, accuracy, resolve_device, train, without_test
 from nasbench_suite.live_training.scale import LiveScale
-from nasbench_suite.budget import Budget, BudgetKind, Spent
-from nasbench_suite.errors import ConfigError, ResultsError, unknown
-from nasbench_suite.oracle import (
-    MEASUREMENT_LIMIT,
-    PROXY_BATCH,
-    PROXY_PREFIX,
-    BudgetExhausted,
-    OneWorker,
-    Pending,
-    Trajectory,
-)
+from nasbench_suite.oracle import OneWorker, Pending
 from nasbench_suite.protocol import (
     Constraint,
     Fidelity,
@@ -61,6 +54,7 @@ from nasbench_suite.protocol import (
     SearchProblem,
 )
 from nasbench_suite.space import Arch, CellSpace
+from nasbench_suite.trajectory import Incumbent, Trajectory
 
 FREE_METRICS = ("flops_m", "params_mb")
 LOG_NAME = "evaluations.jsonl"
@@ -177,8 +171,8 @@ class LiveOracle(OneWorker):
         self.spent = Spent()
         self.trajectory = Trajectory()
         self.noise_fallbacks: set[Fidelity] = set()  # the live oracle never falls back; the runner reads it
-        self._best = -np.inf
-        self._incumbent: tuple[int, float, float] | None = None  # (index, valid, test)
+        # live: the incumbent's own run is all there is, so its valid seen and valid are one value
+        self.incumbent = Incumbent()
         self._started_evaluations = 0
         self._started_epochs = 0
         self._steps = 0
@@ -201,11 +195,9 @@ class LiveOracle(OneWorker):
         if isinstance(request, Measurement):
             return self._measure(request, step, seed, at_s)
         epochs = request.fidelity.epoch
-        if self.budget.kind is not BudgetKind.SECONDS and not self.spent.fits(
-            self.budget, 0.0, epochs, at_s, self._started_evaluations, self._started_epochs
+        if not self.spent.may_start(
+            self.budget, epochs, at_s, self._started_evaluations, self._started_epochs
         ):
-            raise BudgetExhausted
-        if self.budget.kind is BudgetKind.SECONDS and at_s >= self.budget.limit:
             raise BudgetExhausted
         entry = self._replay(step, self._key(request), seed)
         if entry is None:
@@ -227,34 +219,24 @@ class LiveOracle(OneWorker):
         """Record a started request as finished at `pending.finish_s`; return what the strategy sees."""
         assert isinstance(pending, LivePending)
         request, finish_s = pending.request, pending.finish_s
-        result: Result
-        if isinstance(request, Proposal):
-            assert pending.trained is not None
-            self.spent.finish(finish_s, pending.trained.epoch, True)
-            if pending.value > self._best and self._feasible(request.arch):
-                self._best, self._incumbent = pending.value, (pending.index, pending.value, pending.test_acc)
-            result = Observation(request.arch, pending.trained, pending.value, pending.cost_s, finish_s)
-        else:
+        if isinstance(request, Measurement):
             self.spent.finish(finish_s, 0, False)
-            result = Measured(request.arch, request.metric, pending.value, pending.cost_s, finish_s)
-        index, valid, test = self._incumbent or (-1, float("nan"), float("nan"))
-        training = isinstance(request, Proposal)
-        self.trajectory.record(
-            pending.index,
-            pending.cost_s,
-            finish_s,
-            trained=pending.trained if training else None,
-            valid_seen=pending.value if training else float("nan"),
-            measure="" if training else request.metric,
-            measured_value=float("nan") if training else pending.value,
-            # live: the incumbent's own run is all there is, so valid seen and valid are one value
-            incumbent=(index, valid, valid, test),
+            self.trajectory.record_measurement(
+                pending.index, pending.cost_s, finish_s, request.metric, pending.value, self.incumbent
+            )
+            return Measured(request.arch, request.metric, pending.value, pending.cost_s, finish_s)
+        assert pending.trained is not None
+        self.spent.finish(finish_s, pending.trained.epoch, True)
+        if self.incumbent.improves(pending.value, self._feasible(request.arch)):
+            self.incumbent.replace(pending.index, pending.value, pending.value, pending.test_acc)
+        self.trajectory.record_evaluation(
+            pending.index, pending.cost_s, finish_s, pending.trained, pending.value, self.incumbent
         )
-        return result
+        return Observation(request.arch, pending.trained, pending.value, pending.cost_s, finish_s)
 
     def run_metadata(self) -> dict[str, Any]:
         """What a live run adds to its metadata: scale, device, and the incumbent's live accuracies."""
-        _, valid, test = self._incumbent or (-1, float("nan"), float("nan"))
+        valid, test = self.incumbent.valid, self.incumbent.test
         return {
             "live": True,
             "scale": self.scale.to_json(),
@@ -274,7 +256,7 @@ class LiveOracle(OneWorker):
         name = self.space.format(request.arch)
         # a full-schedule run is the only one early stopping may shorten (lower fidelities are the
         # strategy's own early stops)
-        stoppable = self.stopping is not None and epochs == self.scale.epochs and self._incumbent is not None
+        stoppable = self.stopping is not None and epochs == self.scale.epochs and self.incumbent.found
         checkpoint = self._checkpoint_path(step, name, seed)
         curve, prior_s = _resumed_curve(checkpoint)
         bar = tqdm(
@@ -294,7 +276,11 @@ class LiveOracle(OneWorker):
                 bar.set_postfix(valid=f"{stats.valid_acc:.1f}")
             if time.perf_counter() - started > remaining:
                 raise _OverBudget
-            if stoppable and stats.epoch + 1 < epochs and self.stopping.should_stop(curve, self._best):  # type: ignore[union-attr]
+            if (
+                stoppable
+                and stats.epoch + 1 < epochs
+                and self.stopping.should_stop(curve, self.incumbent.valid_seen)
+            ):  # type: ignore[union-attr]
                 raise _StopEarly
 
         model = self._network(request.arch, seed)
@@ -341,14 +327,14 @@ class LiveOracle(OneWorker):
         return entry
 
     def _measure(self, request: Measurement, step: int, seed: int, at_s: float) -> LivePending:
-        if self._measurements >= MEASUREMENT_LIMIT:
-            raise BudgetExhausted  # a strategy that only ever measures still ends
+        if not self.spent.measurement_fits(self.budget, 0.0, 0.0, self._measurements):
+            raise BudgetExhausted  # over the measurement limit: nothing is computed
         key = self._key(request)
         entry = self._replay(step, key, seed)
         if entry is None:
             value, cost = self._measured(request.arch, request.metric)
             entry = self._append(LogEntry(step, key, seed, value, cost))
-        if self.budget.kind is BudgetKind.SECONDS and at_s + entry.cost_s > self.budget.limit:
+        if not self.spent.measurement_fits(self.budget, entry.cost_s, at_s, self._measurements):
             raise BudgetExhausted
         self._measurements += 1
         return LivePending(request, self._arch_index(request.arch), entry.value, entry.cost_s, at_s)

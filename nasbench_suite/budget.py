@@ -9,6 +9,13 @@ Overshoot rule: an evaluation whose cost would take the spent amount past the li
 charged and not recorded, and the search ends there (NAS-Bench-201's `R_EA.py` does the same). Every
 recorded evaluation therefore fits inside the budget. Reported values *at* a time point interpolate the
 trajectory (see `nasbench_suite.trajectory`).
+
+Every oracle asks this module, and only this module, whether a request fits:
+- `Spent.fits`: a training evaluation whose cost is known before it runs (the table);
+- `Spent.may_start`: one whose cost is known only after it ran (live training): it may start while the
+  clock is below a seconds limit, and the live oracle stops training at the first epoch past it;
+- `Spent.measurement_fits`: a measurement; it never counts as an evaluation or epoch, only its simulated
+  cost counts against a seconds budget, and at most `MEASUREMENT_LIMIT` are answered per run.
 """
 
 from __future__ import annotations
@@ -17,6 +24,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from nasbench_suite.errors import ConfigError
+
+MEASUREMENT_LIMIT = 100_000  # per run: a strategy that only ever measures still ends
+
+
+class BudgetExhausted(Exception):
+    """The next request does not fit the budget; the search (or this worker) is over."""
 
 
 class BudgetKind(StrEnum):
@@ -66,6 +79,24 @@ class Spent:
             BudgetKind.EPOCHS: started_epochs + epochs,
         }[budget.kind]
         return after <= budget.limit
+
+    @staticmethod
+    def may_start(
+        budget: Budget, epochs: int, start_s: float, started_evaluations: int, started_epochs: int
+    ) -> bool:
+        """May an evaluation whose cost is unknown until it ran (live training) start at `start_s`?
+        Evaluations and epochs are counted as in `fits`; a seconds budget needs the clock below it."""
+        if budget.kind is BudgetKind.SECONDS:
+            return start_s < budget.limit
+        return Spent.fits(budget, 0.0, epochs, start_s, started_evaluations, started_epochs)
+
+    @staticmethod
+    def measurement_fits(budget: Budget, cost_s: float, start_s: float, measurements: int) -> bool:
+        """Would a measurement of simulated cost `cost_s` started at `start_s` fit, `measurements` having
+        been answered already in this run?"""
+        if measurements >= MEASUREMENT_LIMIT:
+            return False
+        return budget.kind is not BudgetKind.SECONDS or start_s + cost_s <= budget.limit
 
     def finish(self, at_s: float, epochs: int, evaluation: bool) -> None:
         self.seconds = max(self.seconds, at_s)

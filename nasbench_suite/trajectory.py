@@ -1,8 +1,121 @@
-"""Reading a search trajectory at a point in (simulated) time."""
+"""A search's trajectory: one row per evaluation or measurement with the incumbent after it, the
+incumbent rule that both oracles share, and how a trajectory is read at a point in (simulated) time."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields
+
 import numpy as np
+
+from nasbench_suite.protocol import Fidelity
+
+NAN = float("nan")
+
+
+@dataclass
+class Incumbent:
+    """The arch with the best validation accuracy seen so far among those that satisfy the constraint;
+    the first one on ties. `valid` and `test` are what is reported for it (the table's 200-epoch seed
+    means, or the live run's own accuracies), never shown to the strategy."""
+
+    index: int = -1
+    valid_seen: float = -np.inf
+    valid: float = NAN
+    test: float = NAN
+
+    @property
+    def found(self) -> bool:
+        return self.index >= 0
+
+    def improves(self, valid_seen: float, feasible: bool) -> bool:
+        """Would an evaluation that showed `valid_seen` replace the incumbent? Strictly better only."""
+        return feasible and valid_seen > self.valid_seen
+
+    def replace(self, index: int, valid_seen: float, valid: float, test: float) -> None:
+        self.index, self.valid_seen, self.valid, self.test = index, valid_seen, valid, test
+
+    def row(self) -> tuple[int, float, float, float]:
+        """(index, valid seen, valid, test) as a trajectory row holds it; -1 and NaNs before one exists."""
+        if not self.found:
+            return (-1, NAN, NAN, NAN)
+        return (self.index, self.valid_seen, self.valid, self.test)
+
+
+@dataclass
+class Trajectory:
+    """One row per evaluation, in columns."""
+
+    arch_index: list[int] = field(default_factory=list)
+    epoch: list[int] = field(default_factory=list)
+    schedule: list[int] = field(default_factory=list)
+    cost_s: list[float] = field(default_factory=list)
+    time_s: list[float] = field(default_factory=list)
+    valid_seen: list[float] = field(default_factory=list)
+    incumbent_index: list[int] = field(default_factory=list)
+    incumbent_valid_seen: list[float] = field(default_factory=list)
+    incumbent_valid: list[float] = field(default_factory=list)
+    incumbent_test: list[float] = field(default_factory=list)
+    measure: list[str] = field(default_factory=list)
+    measured_value: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.arch_index)
+
+    def columns(self) -> dict[str, list]:
+        """The columns by name, as the lists themselves (no copy; `dataclasses.asdict` deep-copies)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def record(
+        self,
+        index: int,
+        cost_s: float,
+        time_s: float,
+        *,
+        trained: Fidelity | None,
+        valid_seen: float = NAN,
+        measure: str = "",
+        measured_value: float = NAN,
+        incumbent: tuple[int, float, float, float] = (-1, NAN, NAN, NAN),
+    ) -> None:
+        """Append one row: a training evaluation (`trained` fidelity, `valid_seen`) or a measurement
+        (`measure`, `measured_value`), and the incumbent after it as (index, valid seen, valid, test)."""
+        self.arch_index.append(index)
+        self.cost_s.append(cost_s)
+        self.time_s.append(time_s)
+        self.epoch.append(trained.epoch if trained else 0)
+        self.schedule.append(trained.schedule if trained else 0)
+        self.valid_seen.append(valid_seen)
+        self.measure.append(measure)
+        self.measured_value.append(measured_value)
+        inc_index, inc_seen, inc_valid, inc_test = incumbent
+        self.incumbent_index.append(inc_index)
+        self.incumbent_valid_seen.append(inc_seen)
+        self.incumbent_valid.append(inc_valid)
+        self.incumbent_test.append(inc_test)
+
+    def record_evaluation(
+        self,
+        index: int,
+        cost_s: float,
+        time_s: float,
+        trained: Fidelity,
+        valid_seen: float,
+        incumbent: Incumbent,
+    ) -> None:
+        self.record(index, cost_s, time_s, trained=trained, valid_seen=valid_seen, incumbent=incumbent.row())
+
+    def record_measurement(
+        self, index: int, cost_s: float, time_s: float, metric: str, value: float, incumbent: Incumbent
+    ) -> None:
+        self.record(
+            index,
+            cost_s,
+            time_s,
+            trained=None,
+            measure=metric,
+            measured_value=value,
+            incumbent=incumbent.row(),
+        )
 
 
 def value_at(times: np.ndarray, values: np.ndarray, t: float) -> float:

@@ -15,7 +15,9 @@ import pytest
 from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.oracle import BudgetExhausted, Noise, TabularOracle
+from nasbench_suite.budget import BudgetExhausted
+from nasbench_suite.lookup import Noise
+from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import Fidelity, Observation, Proposal, SearchProblem
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.space import Arch, CellSpace

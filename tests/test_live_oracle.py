@@ -19,7 +19,7 @@ from nasbench_suite.live_training.recipe import train, without_test
 from nasbench_suite.live_training.scale import LiveScale, subset
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError, ResultsError, SuiteError, UnknownNameError
-from nasbench_suite.oracle import BudgetExhausted
+from nasbench_suite.budget import BudgetExhausted
 from nasbench_suite.protocol import Constraint, Fidelity, Observation
 from nasbench_suite.runner import ComparisonSpec, drive, run_comparison
 from nasbench_suite.space import CellSpace

@@ -8,7 +8,8 @@ import pytest
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.datasets import validation_epoch_fraction
 from nasbench_suite.errors import ConfigError, UnknownNameError
-from nasbench_suite.oracle import BudgetExhausted, TabularOracle
+from nasbench_suite.budget import BudgetExhausted
+from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import Fidelity, Observation
 from nasbench_suite.store import Store
 from nasbench_suite.trajectory import step_at, value_at

@@ -14,7 +14,7 @@ import pytest
 
 from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
-from nasbench_suite.oracle import Noise
+from nasbench_suite.lookup import Noise
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.store import Store
 

@@ -1,0 +1,58 @@
+"""What an evaluation or measurement costs in simulated seconds, from the table's recorded times.
+
+- Training `epoch` epochs of the `schedule`-epoch recipe costs the table's per-epoch training time of
+  that schedule x `epoch`, plus one validation pass. The pass uses the store's measured `valid_time_s`
+  where it has one (the official archive), otherwise `datasets.validation_epoch_fraction` training
+  epochs (the wide table lacks validation times).
+- FLOPs, parameters and latencies cost nothing (computed or measured outside the training budget, as
+  HW-NAS-Bench treats them); a zero-cost proxy costs one forward pass over a minibatch of `PROXY_BATCH`
+  images: `PROXY_BATCH / n_train / 3` training epochs of the default schedule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nasbench_suite.datasets import FORWARD_FRACTION, dataset_info, validation_epoch_fraction
+from nasbench_suite.errors import StoreError
+from nasbench_suite.protocol import Fidelity
+from nasbench_suite.store import Store
+
+PROXY_BATCH = 128  # images in the minibatch a zero-cost proxy scores an arch on (NASWOT uses 128)
+PROXY_PREFIX = "zc_"
+
+
+class CostModel:
+    """Simulated seconds per arch index for the schedules of `dataset` that have training times."""
+
+    def __init__(self, store: Store, dataset: str, schedules: list[int], default_schedule: int) -> None:
+        fraction = validation_epoch_fraction(dataset)
+        self._per_epoch_s: dict[int, np.ndarray] = {}
+        self._valid_pass_s: dict[int, np.ndarray] = {}
+        for s in schedules:
+            if not store.has(dataset, "train_time_s", s):
+                continue  # a schedule without training times cannot be priced
+            self._per_epoch_s[s] = np.asarray(store.table(dataset, "train_time_s", s).column("mean")) / s
+            pass_s = self._per_epoch_s[s] * fraction
+            if store.has(dataset, "valid_time_s", s):
+                measured = np.asarray(store.table(dataset, "valid_time_s", s).column("mean"))
+                pass_s = np.where(np.isnan(measured), pass_s, measured)
+            self._valid_pass_s[s] = pass_s
+        if default_schedule not in self._per_epoch_s:
+            raise StoreError(f"the store has no training times for {dataset} at {default_schedule} epochs")
+        self.schedules = sorted(self._per_epoch_s)
+        n_train = dataset_info(dataset).n_train
+        self._proxy_s = self._per_epoch_s[default_schedule] * PROXY_BATCH / n_train * FORWARD_FRACTION
+
+    def training(self, index: int, fidelity: Fidelity) -> float:
+        """Seconds to train arch `index` for `fidelity.epoch` epochs and validate it once."""
+        return float(
+            self._per_epoch_s[fidelity.schedule][index] * fidelity.epoch
+            + self._valid_pass_s[fidelity.schedule][index]
+        )
+
+    def measurement(self, index: int, metric: str) -> float:
+        """Seconds to measure `metric` of arch `index`: a proxy's forward pass, nothing for the rest."""
+        if metric.startswith(PROXY_PREFIX):
+            return float(self._proxy_s[index])
+        return 0.0
