@@ -1,0 +1,196 @@
+"""The oracle's rules, each on data that can tell the rule from its nearest wrong variant.
+
+Every value is written here by hand (not computed by the code under test): ties where the tie-break
+matters, a boundary value exactly at the constraint, a measured validation time that differs from the
+fallback, learning curves whose points differ, and trajectories that are not on one line.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasbench_suite.budget import MEASUREMENT_LIMIT, Budget, BudgetExhausted, BudgetKind, Spent
+from nasbench_suite.errors import StoreError
+from nasbench_suite.oracle import TabularOracle
+from nasbench_suite.protocol import Constraint, Fidelity
+from nasbench_suite.space import Arch, CellSpace
+from nasbench_suite.store import Store, StoreBuilder, TableSpec
+from nasbench_suite.trajectory import Incumbent, step_at, value_at
+
+SPACE = CellSpace(("none", "skip_connect"), 3)  # 3 edges, 8 cells; index k holds the cell of code k
+DS = "cifar10-valid"
+# per arch index: 12-epoch valid curve at epochs 4 and 12 (mean only), 200-epoch valid, test, params
+CURVE_4 = [10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0]
+CURVE_12 = [40.0, 40.0, 45.0, 38.0, 41.0, 47.0, 39.0, float("nan")]  # archs 0 and 1 tie; 7 has no value
+PER_EPOCH_S = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+VALID_PASS_S = [0.5, float("nan"), 0.25, 0.5, 0.5, 0.5, 0.5, 0.5]  # arch 1: not measured
+PARAMS = [1.0, 2.0, 3.0, 1.5, 0.5, 1.5, 2.5, 3.5]
+
+
+def _store(path: Path) -> Store:
+    archs = list(SPACE.enumerate())
+    n = len(archs)
+    builder = StoreBuilder(
+        SPACE, np.array([a.ops for a in archs], dtype=np.int8), provenance={"importer": "test"}
+    )
+    curve = np.stack([CURVE_4, CURVE_12], axis=1).reshape(n, 1, 2)
+    builder.add(TableSpec(DS, "valid_acc", 12, (), (4, 12)), curve)
+    builder.add(TableSpec(DS, "train_time_s", 12, (), (12,)), (np.array(PER_EPOCH_S) * 12).reshape(n, 1, 1))
+    builder.add(TableSpec(DS, "valid_time_s", 12, (), (12,)), np.array(VALID_PASS_S).reshape(n, 1, 1))
+    builder.add(TableSpec(DS, "valid_acc", 200, (), (200,)), np.arange(60.0, 68.0).reshape(n, 1, 1))
+    builder.add(TableSpec("cifar10", "test_acc", 200, (), (200,)), np.arange(70.0, 78.0).reshape(n, 1, 1))
+    builder.add(TableSpec(DS, "params_mb"), np.array(PARAMS))
+    return Store(builder.write(path / "rules"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return _store(tmp_path)
+
+
+def _oracle(store: Store, budget: Budget | None = None, **kw) -> TabularOracle:
+    budget = budget or Budget(BudgetKind.EVALUATIONS, 100)
+    return TabularOracle(store, DS, budget, rng=np.random.default_rng(0), noise="mean", **kw)
+
+
+def arch(index: int) -> Arch:
+    return list(SPACE.enumerate())[index]
+
+
+F12, F4 = Fidelity(12, 12), Fidelity(4, 12)
+
+
+def test_the_first_arch_keeps_the_incumbency_on_a_tie(store: Store) -> None:
+    o = _oracle(store)
+    o.evaluate(arch(1), F12)  # 40.0
+    o.evaluate(arch(0), F12)  # 40.0 too: a tie, so arch 1 stays
+    assert o.trajectory.incumbent_index == [1, 1]
+    assert o.trajectory.incumbent_test == [71.0, 71.0]
+
+
+def test_arch_index_zero_is_an_incumbent_like_any_other(store: Store) -> None:
+    o = _oracle(store)
+    o.evaluate(arch(0), F12)
+    assert o.trajectory.incumbent_index == [0]
+    assert o.trajectory.incumbent_valid_seen == [40.0]
+    assert (o.trajectory.incumbent_valid, o.trajectory.incumbent_test) == ([60.0], [70.0])
+    o.evaluate(arch(3), F12)  # 38.0 < 40.0: arch 0 stays
+    assert o.trajectory.incumbent_index == [0, 0]
+
+
+def test_an_arch_exactly_at_the_constraint_limit_is_feasible(store: Store) -> None:
+    o = _oracle(store, constraint=Constraint("params_mb", 1.5))
+    o.evaluate(arch(2), F12)  # 45.0 but 3.0 MB: infeasible, no incumbent
+    assert o.trajectory.incumbent_index == [-1]
+    assert math.isnan(o.trajectory.incumbent_valid_seen[0])
+    o.evaluate(arch(3), F12)  # 38.0 at exactly 1.5 MB
+    o.evaluate(arch(5), F12)  # 47.0 at exactly 1.5 MB: better, also feasible
+    assert o.trajectory.incumbent_index == [-1, 3, 5]
+
+
+def test_a_partial_fidelity_reads_its_own_curve_point_and_pays_its_own_epochs(store: Store) -> None:
+    o = _oracle(store)
+    early = o.evaluate(arch(2), F4)
+    full = o.evaluate(arch(2), F12)
+    assert (early.valid_acc, full.valid_acc) == (12.0, 45.0)
+    assert early.cost_s == 3.0 * 4 + 0.25  # four epochs and the measured validation pass
+    assert full.cost_s == 3.0 * 12 + 0.25
+    assert o.spent.epochs == 16
+
+
+def test_the_measured_validation_pass_is_charged_and_the_fallback_only_where_it_is_missing(
+    store: Store,
+) -> None:
+    o = _oracle(store)
+    assert o.evaluate(arch(0), F12).cost_s == 12.0 + 0.5
+    # arch 1 has no measured pass: cifar10-valid's fallback is half an epoch (25k of 50k images, forward only)
+    from nasbench_suite.datasets import validation_epoch_fraction
+
+    assert o.evaluate(arch(1), F12).cost_s == pytest.approx(2.0 * 12 + 2.0 * validation_epoch_fraction(DS))
+    assert validation_epoch_fraction(DS) not in (0.0, 0.25)
+
+
+def test_a_missing_value_is_an_error_not_a_nan(store: Store) -> None:
+    with pytest.raises(StoreError, match="no cifar10-valid validation accuracy at 12 epochs for arch 7"):
+        _oracle(store).evaluate(arch(7), F12)
+
+
+def test_the_seconds_budget_admits_an_evaluation_that_ends_exactly_at_the_limit(store: Store) -> None:
+    o = _oracle(store, Budget(BudgetKind.SECONDS, 24.75))  # arch 0 at 12 epochs, then arch 2 at 4: exactly
+    assert o.evaluate(arch(0), F12).cost_s == 12.5
+    assert o.evaluate(arch(2), F4).cost_s == 12.25
+    assert o.spent.seconds == 24.75
+    with pytest.raises(BudgetExhausted):
+        o.evaluate(arch(4), F4)  # 20.5 more
+    assert len(o.trajectory) == 2
+
+
+def test_the_measurement_limit_answers_exactly_that_many() -> None:
+    budget = Budget(BudgetKind.EVALUATIONS, 1)
+    assert Spent.measurement_fits(budget, 0.0, 0.0, MEASUREMENT_LIMIT - 1)
+    assert not Spent.measurement_fits(budget, 0.0, 0.0, MEASUREMENT_LIMIT)
+    seconds = Budget(BudgetKind.SECONDS, 10.0)
+    assert Spent.measurement_fits(seconds, 4.0, 6.0, 0)  # ends exactly at the limit
+    assert not Spent.measurement_fits(seconds, 4.0, 6.5, 0)
+
+
+def test_live_training_may_start_only_below_a_seconds_limit() -> None:
+    seconds = Budget(BudgetKind.SECONDS, 10.0)
+    assert Spent.may_start(seconds, 12, 9.99, 0, 0)
+    assert not Spent.may_start(seconds, 12, 10.0, 0, 0)
+    evals = Budget(BudgetKind.EVALUATIONS, 3)
+    assert Spent.may_start(evals, 12, 1e9, 2, 0)
+    assert not Spent.may_start(evals, 12, 0.0, 3, 0)
+    epochs = Budget(BudgetKind.EPOCHS, 24)
+    assert Spent.may_start(epochs, 12, 0.0, 1, 12)
+    assert not Spent.may_start(epochs, 12, 0.0, 1, 13)
+
+
+def test_an_incumbent_is_replaced_only_by_a_strictly_better_feasible_value() -> None:
+    inc = Incumbent()
+    assert not inc.found and inc.row()[0] == -1
+    assert inc.improves(-1e300, True) and not inc.improves(99.0, False)
+    inc.replace(0, 50.0, 60.0, 70.0)
+    assert inc.found and inc.row() == (0, 50.0, 60.0, 70.0)
+    assert not inc.improves(50.0, True) and inc.improves(50.0001, True)
+
+
+# ---------------------------------------------------------------- reading a trajectory at a time
+# Points not on one line, so the two nearest points and the interpolation weight are both observable.
+TIMES = np.array([0.0, 10.0, 30.0, 60.0])
+VALUES = np.array([1.0, 5.0, 6.0, 20.0])
+
+
+@pytest.mark.parametrize(
+    ("t", "expected"),
+    [
+        (10.0, 5.0),  # on a point
+        (20.0, 5.5),  # halfway between 10 and 30
+        (40.0, 6.0 + (20.0 - 6.0) * 10.0 / 30.0),  # between 30 and 60
+        (65.0, 6.0 + 14.0 * 35.0 / 30.0),  # beyond the last: extrapolates from the two nearest (30, 60)
+        (-5.0, 1.0 - 4.0 * 5.0 / 10.0),  # before the first: extrapolates from (0, 10)
+        (16.0, 5.0 + 1.0 * 6.0 / 20.0),  # nearest are 10 (6 away) and 30 (14 away); 0 is 16 away
+    ],
+)
+def test_value_at_interpolates_between_the_two_nearest_points(t: float, expected: float) -> None:
+    assert value_at(TIMES, VALUES, t) == pytest.approx(expected, abs=1e-12)
+
+
+def test_value_at_keeps_the_first_of_two_points_at_one_time() -> None:
+    times, values = np.array([0.0, 5.0, 5.0, 50.0]), np.array([1.0, 2.0, 3.0, 9.0])
+    assert value_at(times, values, 5.0) == 2.0
+    assert value_at(times, values, 4.0) == 2.0  # the two nearest (5, 5) share a time: the first
+    assert value_at(np.array([7.0]), np.array([4.0]), 100.0) == 4.0
+    assert math.isnan(value_at(np.array([]), np.array([]), 1.0))
+
+
+def test_step_at_holds_the_last_value_at_or_before_t() -> None:
+    assert math.isnan(step_at(TIMES, VALUES, -1.0))
+    assert step_at(TIMES, VALUES, 0.0) == 1.0
+    assert step_at(TIMES, VALUES, 29.999) == 5.0
+    assert step_at(TIMES, VALUES, 30.0) == 6.0
+    assert step_at(TIMES, VALUES, 1e9) == 20.0
