@@ -35,7 +35,10 @@ def _store_path(args: argparse.Namespace) -> Path:
 def _open_store(args: argparse.Namespace):
     from nasbench_suite.store import Store
 
-    return Store(_store_path(args))
+    store = Store(_store_path(args))
+    if store.recovered:  # an import killed mid-swap was finished or undone on opening
+        print(f"nasbench-suite: note: {store.recovered}", file=sys.stderr)
+    return store
 
 
 # ------------------------------------------------------------------ data
@@ -73,6 +76,26 @@ def cmd_data_info(args: argparse.Namespace) -> int:
                 print(f"  {metric}@{s:<4} seeds: {seeds}; {points}")
     for note in prov.get("notes", []):
         print(f"\nnote: {note}")
+    return 0
+
+
+def cmd_data_verify(args: argparse.Namespace) -> int:
+    from nasbench_suite.errors import StoreError
+    from nasbench_suite.store.verify import verify_store
+
+    report = verify_store(_store_path(args))
+    if report.recovered:
+        print(f"nasbench-suite: note: {report.recovered}", file=sys.stderr)
+    for problem in report.problems:
+        print(f"FAILED {problem}")
+    if not report.ok:
+        raise StoreError(
+            f"store {str(report.store)!r} fails verification ({len(report.problems)} problem(s) above); {report.repair}"
+        )
+    print(
+        f"store {report.store}: manifest matches manifest.sha256; {report.files} array files "
+        f"({report.bytes / 1e6:.1f} MB) match their sha256, shape and dtype"
+    )
     return 0
 
 
@@ -326,6 +349,11 @@ def build_parser() -> argparse.ArgumentParser:
     info = data_sub.add_parser("info", help="what the store holds")
     info.add_argument("--store", help=store_help)
     info.set_defaults(func=cmd_data_info)
+    ver = data_sub.add_parser(
+        "verify", help="check the manifest and every table file against their checksums"
+    )
+    ver.add_argument("--store", help=store_help)
+    ver.set_defaults(func=cmd_data_verify)
 
     q = sub.add_parser("query", help="print one value of the benchmark")
     which = q.add_mutually_exclusive_group(required=True)

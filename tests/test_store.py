@@ -193,7 +193,7 @@ def test_reimport_replaces_a_store_atomically(tmp_path: Path) -> None:
     build_tiny_store(tmp_path / "s")
     assert (path / "t000.npy").is_file()
     assert Store(path).checksum == first  # same data, same fingerprint, whenever it was imported
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".s.lock", "s"]  # the import lock stays
 
 
 def test_unknown_source_lists_what_can_be_imported(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 A store is a directory:
 - `manifest.json`: format version, the search space, provenance, and one entry per table with its
   shape, dtype, seeds, recorded epochs, source and the sha256 of its array file;
+- `manifest.sha256`: the sha256 of `manifest.json` itself (`manifest.py`), so the manifest is covered too;
 - `archs.npy`: (n_archs, n_edges) int8 op indices in the benchmark's index order;
 - one `.npy` per table (float64, memory-mappable, no pickles):
   * a scheduled metric (accuracies, train time) is (n_archs, 1 + n_seeds, n_points): slot 0 is the seed
@@ -12,28 +13,47 @@ A store is a directory:
   * a static metric (params, FLOPs, latencies, zero-cost scores) is (n_archs,);
 - NaN means "the source does not have this value"; nothing is imputed.
 
-Stores are written into a temporary sibling and renamed into place, so a crash never leaves half a store.
+Stores are written into a temporary sibling and swapped into place (`swap.py`), so a crash in any window
+leaves the old store or the new one, never half a store or none.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from nasbench_suite.errors import StoreError
 from nasbench_suite.space import CellSpace
+from nasbench_suite.store.manifest import MANIFEST, MANIFEST_SHA, write_manifest
+from nasbench_suite.store.swap import (
+    check_target,
+    checkpoint,
+    fsync_dir,
+    import_lock,
+    install,
+    recover,
+    remove_leftovers,
+    staging_dir,
+)
+
+__all__ = [
+    "ARCHS_FILE",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "MANIFEST_SHA",
+    "StoreBuilder",
+    "TableSpec",
+    "sha256_file",
+]
 
 FORMAT_NAME = "nasbench-suite-store"
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 ARCHS_FILE = "archs.npy"
 
 
@@ -85,40 +105,49 @@ class StoreBuilder:
         self.tables.append((spec, values))
 
     def write(self, path: Path) -> Path:
+        """Write the store to `path`, replacing a store there only once the new one is complete
+        (see `swap`: a crash in any window leaves the old store or the new one)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
-            entries = []
-            digests: dict[int, dict] = {}  # one file per distinct array: aliases share it
-            for k, (spec, values) in enumerate(self.tables):
-                if id(values) not in digests:
-                    name = f"t{k:03d}.npy"
-                    digests[id(values)] = {"file": name, "sha256": _save(tmp / name, values)}
-                entry = asdict(spec) | digests[id(values)]
-                entry |= {"shape": list(values.shape), "dtype": str(values.dtype)}
-                entries.append(entry)
-            ops = np.ascontiguousarray(self.arch_ops, dtype=np.int8)
-            manifest = {
+        check_target(path)
+        with import_lock(path):
+            recover(path)
+            remove_leftovers(path)
+            tmp = staging_dir(path)
+            try:
+                self._write_files(tmp)
+                fsync_dir(tmp)
+                install(tmp, path)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+        return path
+
+    def _write_files(self, tmp: Path) -> None:
+        ops = np.ascontiguousarray(self.arch_ops, dtype=np.int8)
+        archs = {"file": ARCHS_FILE, "sha256": _save(tmp / ARCHS_FILE, ops), "shape": list(ops.shape)}
+        entries = []
+        digests: dict[int, dict] = {}  # one file per distinct array: aliases share it
+        for k, (spec, values) in enumerate(self.tables):
+            if id(values) not in digests:
+                name = f"t{k:03d}.npy"
+                digests[id(values)] = {"file": name, "sha256": _save(tmp / name, values)}
+                checkpoint("writing")
+            entry = asdict(spec) | digests[id(values)]
+            entry |= {"shape": list(values.shape), "dtype": str(values.dtype)}
+            entries.append(entry)
+        write_manifest(
+            tmp,
+            {
                 "format": FORMAT_NAME,
                 "format_version": FORMAT_VERSION,
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "space": {"ops": list(self.space.ops), "n_nodes": self.space.n_nodes},
                 "n_archs": len(ops),
-                "archs": {
-                    "file": ARCHS_FILE,
-                    "sha256": _save(tmp / ARCHS_FILE, ops),
-                    "shape": list(ops.shape),
-                },
+                "archs": archs,
                 "provenance": self.provenance,
                 "tables": entries,
-            }
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-            _replace_dir(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return path
+            },
+        )
 
 
 def sha256_file(path: Path) -> str:
@@ -127,19 +156,8 @@ def sha256_file(path: Path) -> str:
 
 
 def _save(path: Path, array: np.ndarray) -> str:
-    np.save(path, array, allow_pickle=False)
+    with open(path, "wb") as f:
+        np.save(f, array, allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
     return sha256_file(path)
-
-
-def _replace_dir(new: Path, target: Path) -> None:
-    """Move `new` to `target`, replacing an existing store only once the new one is complete."""
-    if target.exists():
-        if not (target / MANIFEST).exists() and any(target.iterdir()):
-            raise StoreError(f"{target} exists and is not a store; choose another --store directory")
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(new, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(new, target)

@@ -14,6 +14,8 @@ import numpy as np
 from nasbench_suite.errors import StoreError, UnknownNameError, unknown
 from nasbench_suite.space import Arch, CellSpace
 from nasbench_suite.store.format import FORMAT_NAME, FORMAT_VERSION, MANIFEST, TableSpec, sha256_file
+from nasbench_suite.store.manifest import manifest_problem, recorded_provenance, repair_hint
+from nasbench_suite.store.swap import leftovers, recover
 
 SeedSpec = str | int  # "mean", "random" or a seed number
 ArchRef = Arch | str | int
@@ -94,18 +96,32 @@ class Table:
 
 
 class Store:
-    """A benchmark store opened read-only. Array checksums are verified the first time a file is read."""
+    """A benchmark store opened read-only. The manifest is checked against `manifest.sha256` on opening;
+    array checksums are verified the first time a file is read. A store left mid-swap by a killed import
+    is recovered first (`swap.recover`)."""
 
     def __init__(self, path: Path | str, *, verify: bool = True) -> None:
         self.path = Path(path)
         self.verify = verify
+        # what was done to finish an import killed mid-swap (the CLI prints it); None: nothing
+        self.recovered = recover(self.path)
         manifest_path = self.path / MANIFEST
         if not manifest_path.is_file():
+            left = [p.name for p in leftovers(self.path)] if self.path.parent.is_dir() else []
             raise StoreError(
                 f"no benchmark store at {self.path}: run `nasbench-suite data import SOURCE` "
                 f"(or `make data`) first"
+                + (
+                    f" (an interrupted import left {', '.join(left)}, incomplete; it removes them)"
+                    if left
+                    else ""
+                )
             )
         raw = manifest_path.read_bytes()
+        self._repair = repair_hint(self.path, recorded_provenance(raw))
+        # the manifest is checked whatever `verify` says: it is a few kB, and it says what every array means
+        if problem := manifest_problem(self.path, raw):
+            raise StoreError(f"corrupt store manifest {manifest_path}: {problem}; {self._repair}")
         try:
             manifest = json.loads(raw)
             if (
@@ -128,7 +144,7 @@ class Store:
                 )
                 specs[spec.key] = (spec, entry)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise StoreError(f"corrupt store manifest {manifest_path} ({exc}); re-import the data") from None
+            raise StoreError(f"corrupt store manifest {manifest_path} ({exc}); {self._repair}") from None
         self.manifest = manifest
         # the data's fingerprint: every array checksum and table definition, not the import time
         identity = {k: v for k, v in manifest.items() if k not in ("created", "provenance")}
@@ -145,17 +161,15 @@ class Store:
     def _load(self, entry: dict, shape: tuple[int, ...]) -> np.ndarray:
         file = self.path / entry["file"]
         if not file.is_file():
-            raise StoreError(f"store {self.path} is missing {entry['file']}; re-import the data")
+            raise StoreError(f"store {self.path} is missing {entry['file']}; {self._repair}")
         if self.verify and entry["file"] not in self._verified:
             if sha256_file(file) != entry["sha256"]:
-                raise StoreError(
-                    f"store file {file} fails its checksum (corrupt or edited); re-import the data"
-                )
+                raise StoreError(f"store file {file} fails its checksum (corrupt or edited); {self._repair}")
             self._verified.add(entry["file"])
         try:
             array = np.load(file, mmap_mode="r", allow_pickle=False)
         except ValueError as exc:
-            raise StoreError(f"store file {file} is unreadable ({exc}); re-import the data") from None
+            raise StoreError(f"store file {file} is unreadable ({exc}); {self._repair}") from None
         if array.shape != tuple(shape):
             raise StoreError(f"store file {file} has shape {array.shape}, manifest says {tuple(shape)}")
         return array
