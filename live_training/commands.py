@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from nasbench_suite.cli_types import integer, number
+
 DEFAULT_IMAGES = "../shared/datasets/cifar10-jpeg.tar.gz"
 DEFAULT_SPLITS = "../shared/nasbench201/splits"
 
@@ -38,11 +40,11 @@ def add_data_arguments(p: Any, *, device: bool = True) -> None:
 
 def add_scale_arguments(p: Any) -> None:
     """The network and data scale flags (defaults come from the profile; see `scale_from`)."""
-    p.add_argument("--channels", type=int, help="channels of the first stage (NAS-Bench-201: 16)")
-    p.add_argument("--cells", type=int, help="cells per stage (NAS-Bench-201: 5)")
-    p.add_argument("--subset", type=int, help="training images kept")
-    p.add_argument("--eval-subset", type=int, help="validation and test images kept each")
-    p.add_argument("--batch-size", type=int, help="the recipe's batch size")
+    p.add_argument("--channels", type=integer, help="channels of the first stage (NAS-Bench-201: 16)")
+    p.add_argument("--cells", type=integer, help="cells per stage (NAS-Bench-201: 5)")
+    p.add_argument("--subset", type=integer, help="training images kept")
+    p.add_argument("--eval-subset", type=integer, help="validation and test images kept each")
+    p.add_argument("--batch-size", type=integer, help="the recipe's batch size")
 
 
 def add_compare_arguments(c: argparse.ArgumentParser) -> None:
@@ -54,7 +56,7 @@ def add_compare_arguments(c: argparse.ArgumentParser) -> None:
         "--live", action="store_true", help="use the live oracle; costs and --time-budget are wall seconds"
     )
     g.add_argument("--ops", help="comma-separated op set of an out-of-table space (see live_training.ops)")
-    g.add_argument("--nodes", type=int, help="nodes per cell of an out-of-table space (NAS-Bench-201: 4)")
+    g.add_argument("--nodes", type=integer, help="nodes per cell of an out-of-table space (NAS-Bench-201: 4)")
     g.add_argument("--early-stop", action="store_true", help="stop runs whose extrapolated curve cannot win")
     add_scale_arguments(g)
     add_data_arguments(g)
@@ -65,7 +67,9 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     vsub = v.add_subparsers(dest="validate_command", required=True, parser_class=parser_class)
 
     live = vsub.add_parser("live", help="train K in-table archs briefly; rank-correlate with the table")
-    live.add_argument("--archs", type=int, default=20, help="architectures, spread over the accuracy range")
+    live.add_argument(
+        "--archs", type=integer, default=20, help="architectures, spread over the accuracy range"
+    )
     live.add_argument("--dataset", default="cifar10-valid")
     live.add_argument(
         "--profile",
@@ -75,12 +79,12 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
         "schedule at full scale vs the table's 12-epoch accuracies",
     )
     add_scale_arguments(live)
-    live.add_argument("--epochs", type=int, help="schedule length (cpu profile default 4, gpu 12)")
+    live.add_argument("--epochs", type=integer, help="schedule length (cpu profile default 4, gpu 12)")
     add_data_arguments(live)
     live.add_argument(
-        "--jobs", type=int, default=2, help="parallel CPU trainings, one thread each (default 2)"
+        "--jobs", type=integer, default=2, help="parallel CPU trainings, one thread each (default 2)"
     )
-    live.add_argument("--seed", type=int, default=0)
+    live.add_argument("--seed", type=integer, default=0)
     live.add_argument("--out", default="results/validate-live")
     live.add_argument("--store", help=store_help)
     live.set_defaults(func=cmd_validate_live)
@@ -88,24 +92,24 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     pipe = vsub.add_parser("pipeline", help="search on the table, retrain the found arch live beside ResNet")
     pipe.add_argument("--strategy", default="rea")
     pipe.add_argument("--dataset", default="cifar10-valid")
-    pipe.add_argument("--time-budget", type=float, default=12000.0, help="simulated seconds (default 12000)")
-    pipe.add_argument("--seeds", type=int, default=2, help="live trainings per arch (default 2)")
+    pipe.add_argument("--time-budget", type=number, default=12000.0, help="simulated seconds (default 12000)")
+    pipe.add_argument("--seeds", type=integer, default=2, help="live trainings per arch (default 2)")
     add_scale_arguments(pipe)
-    pipe.add_argument("--epochs", type=int, help="schedule length (default 4 on CPU)")
+    pipe.add_argument("--epochs", type=integer, help="schedule length (default 4 on CPU)")
     pipe.add_argument("--profile", choices=["cpu", "gpu"], default="cpu")
     add_data_arguments(pipe)
-    pipe.add_argument("--jobs", type=int, default=2)
-    pipe.add_argument("--seed", type=int, default=0)
+    pipe.add_argument("--jobs", type=integer, default=2)
+    pipe.add_argument("--seed", type=integer, default=0)
     pipe.add_argument("--out", default="results/validate-pipeline")
     pipe.add_argument("--store", help=store_help)
     pipe.set_defaults(func=cmd_validate_pipeline)
 
     prox = vsub.add_parser("proxies", help="zero-cost proxies computed live vs the table's accuracy")
-    prox.add_argument("--archs", type=int, default=30, help="archs sampled uniformly (default 30)")
-    prox.add_argument("--batch", type=int, default=64, help="minibatch size (default 64)")
+    prox.add_argument("--archs", type=integer, default=30, help="archs sampled uniformly (default 30)")
+    prox.add_argument("--batch", type=integer, default=64, help="minibatch size (default 64)")
     prox.add_argument("--proxies", help="comma-separated subset of the proxies (default all)")
     add_data_arguments(prox, device=False)  # proxies score on the CPU
-    prox.add_argument("--seed", type=int, default=0)
+    prox.add_argument("--seed", type=integer, default=0)
     prox.add_argument("--out", default="results/validate-proxies")
     prox.add_argument("--store", help=store_help)
     prox.set_defaults(func=cmd_validate_proxies)
@@ -167,8 +171,8 @@ def _write(out: Path, name: str, markdown: str, payload: dict[str, Any]) -> None
 def cmd_validate_live(args: argparse.Namespace) -> int:
     from nasbench_suite.analysis.correlation import plot_correlation
     from nasbench_suite.analysis.plots import save
-    from nasbench_suite.live_training.validate import spread_indices, validate_live
     from nasbench_suite.cli import _open_store
+    from nasbench_suite.live_training.validate import spread_indices, validate_live
 
     store = _open_store(args)
     scale = scale_from(args, args.profile)
@@ -211,9 +215,9 @@ def cmd_validate_pipeline(args: argparse.Namespace) -> int:
     import numpy as np
 
     from nasbench_suite import strategies
-    from nasbench_suite.live_training.validate import validate_pipeline
     from nasbench_suite.budget import Budget, BudgetKind
     from nasbench_suite.cli import _open_store
+    from nasbench_suite.live_training.validate import validate_pipeline
     from nasbench_suite.runner import ComparisonSpec, run_one
 
     store = _open_store(args)
@@ -257,10 +261,10 @@ def cmd_validate_pipeline(args: argparse.Namespace) -> int:
 def cmd_validate_proxies(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from nasbench_suite.live_training.proxies import PROXIES, sample_indices, validate_proxies
-    from nasbench_suite.live_training.sources import load_images
     from nasbench_suite.cli import _open_store
     from nasbench_suite.errors import unknown
+    from nasbench_suite.live_training.proxies import PROXIES, sample_indices, validate_proxies
+    from nasbench_suite.live_training.sources import load_images
 
     store = _open_store(args)
     chosen = tuple(p.strip() for p in args.proxies.split(",")) if args.proxies else PROXIES

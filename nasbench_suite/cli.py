@@ -11,13 +11,16 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from nasbench_suite.live_training import commands as live_commands  # argument definitions only; torch loads lazily
 from nasbench_suite import __version__
+from nasbench_suite.cli_types import integer, number, parse_integer
 from nasbench_suite.errors import ConfigError, SuiteError
+from nasbench_suite.run_files import ResultsWarning
 
 DEFAULT_STORE = "data/store"
 STORE_ENV = "NASBENCH_SUITE_STORE"
@@ -105,14 +108,13 @@ def cmd_query(args: argparse.Namespace) -> int:
 
     store = _open_store(args)
     arch = args.arch if args.arch is not None else args.index
-    seed: str | int = args.seed
+    seed: str | int | None = args.seed
     if seed not in ("mean", "random"):
-        try:
-            seed = int(seed)
-        except ValueError:
-            raise ConfigError(
-                f"--seed must be 'mean', 'random' or a seed number, got {args.seed!r}"
-            ) from None
+        seed = parse_integer(args.seed)
+        if seed is None:
+            raise ConfigError(f"--seed must be 'mean', 'random' or a seed number, got {args.seed!r}")
+    if args.rng_seed is not None and args.rng_seed < 0:
+        raise ConfigError(f"--rng-seed must be a whole number >= 0, got {args.rng_seed!r}")
     rng = np.random.default_rng(args.rng_seed)
     value = store.query(
         arch, args.dataset, args.metric, epochs=args.epochs, seed=seed, epoch=args.at_epoch, rng=rng
@@ -170,9 +172,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from nasbench_suite.runner import ComparisonSpec, run_comparison
 
     store = _open_store(args)
-    hparams = json.loads(args.hparams) if args.hparams else {}
+    try:
+        hparams = json.loads(args.hparams) if args.hparams else {}
+    except ValueError:
+        hparams = None
     if not isinstance(hparams, dict) or not all(isinstance(v, dict) for v in hparams.values()):
-        raise ConfigError('--hparams must be a JSON object like {"rea": {"population_size": 20}}')
+        raise ConfigError(
+            f'--hparams must be a JSON object like {{"rea": {{"population_size": 20}}}}, got {args.hparams!r}'
+        )
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"--jobs must be a whole number >= 1, got {args.jobs!r}")
     spec = ComparisonSpec(
         strategies=_split(args.strategies),
         datasets=_split(args.dataset),
@@ -358,15 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", help="print one value of the benchmark")
     which = q.add_mutually_exclusive_group(required=True)
     which.add_argument("--arch", help="official arch string")
-    which.add_argument("--index", type=int, help="benchmark index")
+    which.add_argument("--index", type=integer, help="benchmark index")
     q.add_argument("--dataset", required=True)
     q.add_argument(
         "--metric", required=True, help="e.g. valid_acc, test_acc, train_time_s, params_mb (see `data info`)"
     )
-    q.add_argument("--epochs", type=int, help="training schedule: 12 or 200 (default: the longest)")
-    q.add_argument("--at-epoch", type=int, help="a point within the schedule, where the store has curves")
+    q.add_argument("--epochs", type=integer, help="training schedule: 12 or 200 (default: the longest)")
+    q.add_argument("--at-epoch", type=integer, help="a point within the schedule, where the store has curves")
     q.add_argument("--seed", default="mean", help="mean (default), random, or a seed number")
-    q.add_argument("--rng-seed", type=int, default=None, help="seed of the draw for --seed random")
+    q.add_argument("--rng-seed", type=integer, default=None, help="seed of the draw for --seed random")
     q.add_argument("--store", help=store_help)
     q.set_defaults(func=cmd_query)
 
@@ -377,30 +386,30 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--dataset", required=True, help="comma-separated: cifar10-valid, cifar100, ImageNet16-120"
     )
-    c.add_argument("--time-budget", type=float, help="simulated seconds")
-    c.add_argument("--eval-budget", type=int, help="number of evaluations")
-    c.add_argument("--epoch-budget", type=int, help="total training epochs")
-    c.add_argument("--runs", type=int, default=100)
+    c.add_argument("--time-budget", type=number, help="simulated seconds")
+    c.add_argument("--eval-budget", type=integer, help="number of evaluations")
+    c.add_argument("--epoch-budget", type=integer, help="total training epochs")
+    c.add_argument("--runs", type=integer, default=100)
     c.add_argument(
         "--epochs",
-        type=int,
+        type=integer,
         default=12,
         help="schedule whose validation accuracy strategies see (default 12)",
     )
     c.add_argument("--noise", default="random", choices=["random", "mean"])
-    c.add_argument("--seed", type=int, default=0, help="root seed of the comparison")
+    c.add_argument("--seed", type=integer, default=0, help="root seed of the comparison")
     c.add_argument(
         "--hparams", help='JSON of hyperparameters per strategy, e.g. {"rea": {"population_size": 20}}'
     )
     c.add_argument(
-        "--workers", type=int, default=1, help="simulated parallel workers sharing the budget (default 1)"
+        "--workers", type=integer, default=1, help="simulated parallel workers sharing the budget (default 1)"
     )
     c.add_argument("--constraint", help="hard limit on a measurable metric, e.g. hw_latency_ms/pixel3<=10")
     c.add_argument(
         "--objective", help="second objective (minimized) for multi-objective strategies, e.g. flops_m"
     )
     c.add_argument(
-        "--jobs", type=int, default=None, help="worker processes on this machine (default: all cores)"
+        "--jobs", type=integer, default=None, help="worker processes on this machine (default: all cores)"
     )
     c.add_argument("--out", required=True, help="results directory (rerun to resume)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -435,10 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["nb201", "nats"],
         help="nb201: NAS-Bench-201 Table 5; nats: NATS-Bench topology search",
     )
-    rp.add_argument("--runs", type=int, default=500)
-    rp.add_argument("--seed", type=int, default=0)
+    rp.add_argument("--runs", type=integer, default=500)
+    rp.add_argument("--seed", type=integer, default=0)
     rp.add_argument("--out", default="results/reproduce", help="results directory (rerun to resume)")
-    rp.add_argument("--jobs", type=int, default=None)
+    rp.add_argument("--jobs", type=integer, default=None)
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.add_argument("--store", help=store_help)
     rp.set_defaults(func=cmd_reproduce)
@@ -453,6 +462,31 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    shown: set[str] = set()
+
+    def warning_line(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: object = None,
+        line: str | None = None,
+    ) -> None:
+        """The suite's own warnings as one `nasbench-suite: warning:` line each, each once (a report reads
+        a directory more than once); others as Python prints them."""
+        if not issubclass(category, ResultsWarning):
+            print(warnings.formatwarning(message, category, filename, lineno, line), end="", file=sys.stderr)
+        elif str(message) not in shown:
+            shown.add(str(message))
+            print(f"nasbench-suite: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():  # restores the warning machinery on the way out
+        warnings.simplefilter("always", ResultsWarning)
+        warnings.showwarning = warning_line
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except SuiteError as exc:
@@ -461,6 +495,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet
         return 0
+    except OSError as exc:  # a path the system refuses (too long, a file where a folder must be, /proc, ...)
+        where = f" {exc.filename!r}" if exc.filename is not None else ""
+        print(f"nasbench-suite: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(
             "nasbench-suite: interrupted; finished runs are kept, run the same command again to continue",

@@ -5,7 +5,9 @@
                                one row per evaluation; run metadata in the file's schema metadata
 
 Every file is written to a temporary name and renamed into place, so a crash leaves only whole runs,
-and a rerun of the same comparison skips the runs that exist.
+and a rerun of the same comparison skips the runs that exist. Every run file names the comparison's
+spec hash and its grid cell (`nasbench_suite.run_files`); readers set aside, with a `ResultsWarning`
+naming each, the files that are unreadable or do not belong to the directory's config.json.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nasbench_suite import run_files
 from nasbench_suite.errors import ResultsError
+from nasbench_suite.run_files import RUN_META_KEY, RUNS
+
+__all__ = ["COLUMNS", "CONFIG", "RUNS", "RUN_META_KEY", "load_rows", "load_runs", "read_config", "run_file"]
 
 CONFIG = "config.json"
-RUNS = "runs"
-RUN_META_KEY = b"nasbench_suite.run"
 
 # Columns of a run file, in order, with what they mean (documented in the README too).
 COLUMNS: dict[str, str] = {
@@ -62,6 +66,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_run(path: Path, columns: Mapping[str, Iterable[Any]], meta: Mapping[str, Any]) -> None:
+    atomic_write_bytes(path, encode_run(columns, meta))
+
+
+def encode_run(columns: Mapping[str, Iterable[Any]], meta: Mapping[str, Any]) -> bytes:
+    """A run file's bytes (workers encode, the driver writes them with `atomic_write_bytes`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -73,14 +82,16 @@ def write_run(path: Path, columns: Mapping[str, Iterable[Any]], meta: Mapping[st
     )
     table = table.replace_schema_metadata({RUN_META_KEY: json.dumps(meta).encode()})
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
-    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+    pq.write_table(table, sink, compression="zstd", write_page_checksum=True)  # readers verify them
+    return sink.getvalue().to_pybytes()
 
 
 def read_run_meta(path: Path) -> dict[str, Any]:
-    import pyarrow.parquet as pq
-
-    return json.loads(pq.read_schema(path).metadata[RUN_META_KEY])
+    """The metadata of one run file; ResultsError naming it when it is unreadable."""
+    try:
+        return run_files.read_footer(path)[1]
+    except ResultsError as exc:
+        raise ResultsError(f"run file {str(path)!r} is {exc}") from None
 
 
 def write_config(out: Path, config: Mapping[str, Any]) -> None:
@@ -89,40 +100,90 @@ def write_config(out: Path, config: Mapping[str, Any]) -> None:
 
 def read_config(out: Path) -> dict[str, Any]:
     path = Path(out) / CONFIG
-    if not path.is_file():
+    if not os.path.isfile(path):  # False, not an OSError, for a name too long or a path through a file
         raise ResultsError(
-            f"{out} is not a results directory (no {CONFIG}); run `nasbench-suite compare --out {out}` first"
+            f"{str(out)!r} is not a results directory (no {CONFIG}); run `nasbench-suite compare --out DIR` first"
         )
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ResultsError(f"{path} is corrupt ({exc})") from None
+        config = json.loads(path.read_bytes())
+    except (ValueError, OSError) as exc:  # bad JSON or bytes that are no UTF-8 text
+        raise ResultsError(
+            f"{str(path)!r} is corrupt ({exc}); delete the directory or choose another --out"
+        ) from None
+    check_config(config, path)
+    return config
 
 
-def _run_files(out: Path) -> list[Path]:
-    read_config(out)
-    files = sorted((Path(out) / RUNS).glob("*.parquet"))
-    if not files:
-        raise ResultsError(f"{out} has no finished runs yet")
-    return files
+_SPEC_FIELDS = {"strategies": list, "datasets": list, "runs": int, "seed": int, "budget": dict}
+
+
+def check_config(config: Any, path: Path) -> None:
+    """ResultsError unless `config` has the shape the suite writes (a `spec` object with a grid)."""
+    spec = config.get("spec") if isinstance(config, dict) else None
+    bad = (
+        [
+            k
+            for k, kind in _SPEC_FIELDS.items()
+            if not isinstance(spec.get(k), kind) or isinstance(spec.get(k), bool)
+        ]
+        if isinstance(spec, dict)
+        else ["spec"]
+    )
+    if bad:
+        raise ResultsError(
+            f"{str(path)!r} is not a comparison's config (missing or malformed: {', '.join(bad)}); "
+            "it was not written by `nasbench-suite compare`: delete it or choose another --out"
+        )
+
+
+def _good_runs(out: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """(path, metadata) of the run files that belong to the directory's comparison; the others are
+    named in a ResultsWarning and skipped."""
+    found = run_files.scan(Path(out), read_config(out))
+    run_files.warn_set_aside(out, found.set_aside, doing="skipped")
+    if not found.good:
+        raise ResultsError(
+            f"{str(out)!r} has no finished runs yet"
+            + (" that belong to its config.json" if found.set_aside else "")
+        )
+    return found.good
 
 
 def load_runs(out: Path):  # -> pandas.DataFrame
     """One row of metadata per finished run (reads only the files' footers); the config in `.attrs`."""
     import pandas as pd
 
-    runs = pd.DataFrame([read_run_meta(f) for f in _run_files(out)])
+    runs = pd.DataFrame([meta for _, meta in _good_runs(out)])
     runs.attrs["config"] = read_config(out)
     return runs
 
 
 def load_rows(out: Path, columns: Sequence[str] | None = None):  # -> pandas.DataFrame
     """Every evaluation row of every finished run; only `columns` if given (much faster on big
-    comparisons: the tables are joined in arrow and converted once)."""
+    comparisons: the tables are joined in arrow and converted once). Files that are unreadable or do
+    not belong to the directory's comparison are skipped with a ResultsWarning naming each."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     names = list(columns) if columns is not None else None
-    # ParquetFile.read skips the dataset layer of pq.read_table: twice as fast over thousands of small files
-    parts = [pq.ParquetFile(f).read(columns=names, use_threads=False) for f in _run_files(out)]
+    expected = run_files.Expected.of(read_config(out))
+    paths = run_files.run_paths(out)
+    if not paths:
+        raise ResultsError(f"{str(out)!r} has no finished runs yet")
+    parts, bad = [], []
+    for path in paths:
+        found = run_files.check(path, expected, keep_open=True)
+        if isinstance(found, run_files.SetAside):
+            bad.append(found)
+            continue
+        handle = found[0]
+        # ParquetFile.read skips the dataset layer of pq.read_table: twice as fast over thousands of small files
+        try:
+            parts.append(handle.read(columns=names, use_threads=False))
+        except (OSError, ValueError) as exc:
+            bad.append(run_files.SetAside(path, f"unreadable: {run_files.first_line(exc)}"))
+        finally:
+            handle.close()
+    run_files.warn_set_aside(out, bad, doing="skipped")
+    if not parts:
+        raise ResultsError(f"{str(out)!r} has no readable runs that belong to its config.json")
     return pa.concat_tables(parts, promote_options="default").to_pandas()

@@ -12,7 +12,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,10 +21,14 @@ import numpy as np
 
 from nasbench_suite import __version__
 from nasbench_suite.budget import Budget, BudgetKind, Spent
-from nasbench_suite.errors import ConfigError, ResultsError
+from nasbench_suite.errors import ConfigError
 from nasbench_suite.oracle import BudgetExhausted, Noise, Pending, TabularOracle, Trajectory
 from nasbench_suite.protocol import Constraint, Fidelity, Request, Result, SearchProblem, Strategy
-from nasbench_suite.results import read_config, run_file, write_config, write_run
+from nasbench_suite.results import run_file, write_run
+from nasbench_suite.results_lock import results_lock
+from nasbench_suite.resume import Todo
+from nasbench_suite.resume import prepare as prepare_directory
+from nasbench_suite.run_files import stamp
 from nasbench_suite.seeding import run_seed_sequence
 from nasbench_suite.store import Store
 from nasbench_suite.trajectory import value_at
@@ -192,7 +196,7 @@ def run_one(
         if spec.budget.kind is BudgetKind.SECONDS
         else float("nan"),
         "noise_fallbacks": sorted(str(f) for f in oracle.noise_fallbacks),
-    }
+    } | stamp(spec.to_json(), store.checksum, strategy)  # the spec hash and hparams: run_files.check
     if hasattr(oracle, "run_metadata"):
         meta |= oracle.run_metadata()
     return columns, meta
@@ -276,26 +280,16 @@ def _save(
     )
 
 
-def prepare(out: Path, spec: ComparisonSpec, store: Store) -> list[tuple[str, str, int]]:
-    """Write or check config.json and return the runs still missing."""
+def prepare(out: Path, spec: ComparisonSpec, store: Store) -> Todo:
+    """Write, check or grow config.json and return the runs still missing (`resume.prepare`); call
+    with the directory's lock held (`run_comparison` does)."""
     config = {
         "spec": spec.to_json(),
         "suite_version": __version__,
         "data_checksum": store.checksum,
         "store": str(store.path.resolve()),
     }
-    if (out / "config.json").exists():
-        old = read_config(out)
-        if old.get("spec") != config["spec"] or old.get("data_checksum") != store.checksum:
-            raise ResultsError(
-                f"{out} holds a different comparison (or one made on other data); resume it with the same "
-                "arguments or choose a new --out"
-            )
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        write_config(out, config)
-    grid = [(s, d, r) for s in spec.strategies for d in spec.datasets for r in range(spec.runs)]
-    return [(s, d, r) for s, d, r in grid if not run_file(out, s, d, r).exists()]
+    return prepare_directory(out, config)
 
 
 def run_comparison(
@@ -309,10 +303,31 @@ def run_comparison(
     make_oracle: OracleFactory | None = None,
 ) -> list[RunResult]:
     """Run every missing run of `spec` into `out`; returns what was run now. Live runs (`make_oracle`)
-    run one at a time in this process: training uses every core."""
+    run one at a time in this process: training uses every core. The directory is locked for the whole
+    call (`results_lock`): a second writer fails at once, naming this one."""
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ConfigError(f"jobs must be a whole number >= 1, got {jobs!r}")
+    out = Path(out)
+    with results_lock(out):
+        return _run_locked(store, spec, out, factory, jobs, progress, make_oracle)
+
+
+# runs in flight per worker process: enough to keep every process busy, few enough that a grid of
+# millions of runs is submitted lazily instead of all at once
+IN_FLIGHT_PER_JOB = 2
+
+
+def _run_locked(
+    store: Store,
+    spec: ComparisonSpec,
+    out: Path,
+    factory: StrategyFactory,
+    jobs: int | None,
+    progress: bool,
+    make_oracle: OracleFactory | None,
+) -> list[RunResult]:
     from tqdm import tqdm
 
-    out = Path(out)
     todo = prepare(out, spec, store)
     jobs = 1 if make_oracle is not None else min(jobs or os.cpu_count() or 1, max(len(todo), 1))
     bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not progress or None, leave=False)
@@ -324,11 +339,18 @@ def run_comparison(
                 bar.update()
         else:
             with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(str(store.path),)) as pool:
-                futures = [pool.submit(_run_and_save, spec, str(out), s, d, r, factory) for s, d, r in todo]
+                cells = iter(todo)
+                pending: set[Future[RunResult]] = set()
                 try:
-                    for future in as_completed(futures):
-                        done.append(future.result())
-                        bar.update()
+                    while True:
+                        for s, d, r in itertools.islice(cells, IN_FLIGHT_PER_JOB * jobs - len(pending)):
+                            pending.add(pool.submit(_run_and_save, spec, str(out), s, d, r, factory))
+                        if not pending:
+                            break
+                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in finished:
+                            done.append(future.result())
+                            bar.update()
                 except BaseException:  # a failing run or Ctrl-C: keep finished runs, start no new ones
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise
