@@ -164,6 +164,23 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in text.split(",") if x.strip())
 
 
+def _strategy_modules(
+    args: argparse.Namespace, names: Sequence[str], out: Path | None = None
+) -> tuple[str, ...]:
+    """Import the strategies from outside the suite (the modules recorded in OUT/config.json when it
+    exists, then --strategy-module, then installed entry points) and return what every process must import
+    to build `names` (recorded as the spec's strategy_modules)."""
+    from nasbench_suite.strategies import external
+
+    recorded: list[str] = []
+    if out is not None and (out / "config.json").is_file():
+        from nasbench_suite.results import read_config
+
+        recorded = list(read_config(out).get("spec", {}).get("strategy_modules", []))
+    external.load([*recorded, *(getattr(args, "strategy_module", None) or ())])
+    return external.modules_of(names)
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -182,7 +199,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"--jobs must be a whole number >= 1, got {args.jobs!r}")
+    modules = _strategy_modules(args, _split(args.strategies), Path(args.out))
     spec = ComparisonSpec(
+        strategy_modules=modules,
         strategies=_split(args.strategies),
         datasets=_split(args.dataset),
         runs=args.runs,
@@ -333,6 +352,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_strategies(args: argparse.Namespace) -> int:
     from nasbench_suite import strategies
 
+    _strategy_modules(args, ())
     width = max(map(len, strategies.names()))
     for name in strategies.names():
         hp = ", ".join(f"{k}={v}" for k, v in strategies.hyperparameters(name).items())
@@ -340,7 +360,46 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_strategy(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from nasbench_suite import strategies
+    from nasbench_suite.errors import StoreError
+    from nasbench_suite.testing import CHECKS, run_contract
+
+    _strategy_modules(args, (args.name,))  # an unknown name fails here, with a did-you-mean
+    try:
+        real = _open_store(args)
+    except StoreError as exc:
+        real = None
+        print(f"not run: {CHECKS[-1].name} (needs the NAS-Bench-201 store: {exc})")
+    print(f"contract of strategy {args.name!r}: {strategies.summary(args.name)}", flush=True)
+
+    def show(check, verdict) -> None:
+        print(f"{'PASS' if verdict.passed else 'FAIL'}  {check.name}  ({verdict.seconds:.1f} s)", flush=True)
+        if not verdict.passed:
+            print(f"      rule: {check.rule}\n      {verdict.message}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="nasbench-suite-contract-") as tmp:
+        verdicts = run_contract(args.name, Path(tmp), real_store=real, on_verdict=show)
+    failed = sum(not v.passed for v in verdicts)
+    print(f"{len(verdicts) - failed} of {len(verdicts)} checks passed")
+    return 1 if failed else 0
+
+
 # ------------------------------------------------------------------ parser
+def _add_strategy_module(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--strategy-module",
+        action="append",
+        metavar="MODULE_OR_FILE",
+        default=[],
+        help="import strategies from outside the suite: a module name on the Python path or a .py file "
+        "(repeatable; recorded in the results' config.json, so a resume needs no flag). Installed packages' "
+        "entry points in the group nasbench_suite.strategies load by themselves (default: none)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nasbench-suite", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"nasbench-suite {__version__}")
@@ -414,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="results directory (rerun to resume)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.add_argument("--store", help=store_help)
+    _add_strategy_module(c)
     live_commands.add_compare_arguments(c)
     c.set_defaults(func=cmd_compare)
 
@@ -455,7 +515,21 @@ def build_parser() -> argparse.ArgumentParser:
     live_commands.register_validate(sub, store_help, _Parser)
 
     s = sub.add_parser("strategies", help="list the strategies")
+    _add_strategy_module(s)
     s.set_defaults(func=cmd_strategies)
+
+    cs = sub.add_parser(
+        "check-strategy",
+        help="run the strategy contract suite on one strategy and print each check's verdict",
+        description="Run the contract every strategy keeps (nasbench_suite.testing) on NAME: budget, "
+        "determinism (also in a fresh process), no test metrics, duplicates, ties, larger spaces, valid "
+        "proposals, pickling, parallel workers, and a 12000 s search on the store when one is found. Exit "
+        "status 1 when a check fails.",
+    )
+    cs.add_argument("name", help="registered strategy name (see `nasbench-suite strategies`)")
+    _add_strategy_module(cs)
+    cs.add_argument("--store", help=store_help + "; only for the 12000 s search on NAS-Bench-201")
+    cs.set_defaults(func=cmd_check_strategy)
     return parser
 
 

@@ -6,7 +6,8 @@ the CLI prints it as one line with a non-zero exit code. Anything else is a bug 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+from collections.abc import Iterable, Sequence
 
 
 class SuiteError(Exception):
@@ -36,7 +37,24 @@ class ResultsError(SuiteError):
     """A results directory that cannot be used as asked."""
 
 
-def unknown(kind: str, got: object, valid: Iterable[object], where: str = "") -> UnknownNameError:
-    """The one message template for names outside a known set: `unknown metric 'acc' for cifar10; valid: ...`."""
-    choices = ", ".join(str(v) for v in valid)
-    return UnknownNameError(f"unknown {kind} {got!r}{f' for {where}' if where else ''}; valid: {choices}")
+def unknown(
+    kind: str, got: object, valid: Iterable[object], where: str = "", hint: str = ""
+) -> UnknownNameError:
+    """The one message template for names outside a known set, with the closest valid name when one is
+    close: `unknown strategy 'raa'; valid: random, rea, ...; did you mean 'rea'?` (then `hint`, if any)."""
+    names = [str(v) for v in valid]
+    close = closest(str(got), names)
+    return UnknownNameError(
+        f"unknown {kind} {got!r}{f' for {where}' if where else ''}; valid: {', '.join(names)}"
+        + (f"; did you mean {close!r}?" if close is not None else "")
+        + ((f" {hint[:1].upper()}{hint[1:]}" if close is not None else f"; {hint}") if hint else "")
+    )
+
+
+def closest(got: str, valid: Sequence[str]) -> str | None:
+    """The valid name that `got` most likely meant: the same up to case, else difflib's closest match."""
+    folded = {v.casefold(): v for v in valid}
+    if got.casefold() in folded:
+        return folded[got.casefold()]
+    match = difflib.get_close_matches(got.casefold(), list(folded), n=1, cutoff=0.6)
+    return folded[match[0]] if match else None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import multiprocessing
+import multiprocessing.context
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -22,6 +24,7 @@ import numpy as np
 from nasbench_suite import __version__
 from nasbench_suite.budget import Budget, BudgetKind, Spent
 from nasbench_suite.errors import ConfigError
+from nasbench_suite.imports import load_all
 from nasbench_suite.oracle import BudgetExhausted, Noise, Pending, TabularOracle, Trajectory
 from nasbench_suite.protocol import Constraint, Fidelity, Request, Result, SearchProblem, Strategy
 from nasbench_suite.results import run_file, write_run
@@ -72,6 +75,9 @@ class ComparisonSpec:
     constraint: Constraint | None = None
     objective: str | None = None
     live: Mapping[str, Any] | None = None  # the live oracle's settings; None: the table
+    # modules (dotted names or .py files) that define strategies from outside the suite; every process
+    # imports them before building a strategy (`nasbench_suite.imports`)
+    strategy_modules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not (isinstance(self.workers, int) and self.workers >= 1):
@@ -94,6 +100,9 @@ class ComparisonSpec:
             if self.constraint is None
             else {"metric": self.constraint.metric, "limit": self.constraint.limit}
         )
+        d["strategy_modules"] = list(self.strategy_modules)
+        if not self.strategy_modules:  # so comparisons made before the field existed still resume
+            del d["strategy_modules"]
         return d
 
     @classmethod
@@ -111,6 +120,7 @@ class ComparisonSpec:
             constraint=Constraint(**d["constraint"]) if d.get("constraint") else None,
             objective=d.get("objective"),
             live=d.get("live"),
+            strategy_modules=tuple(d.get("strategy_modules", ())),
         )
 
 
@@ -245,9 +255,28 @@ def drive(search: Strategy, oracle: SteppedOracle, workers: int = 1) -> tuple[li
 _worker_store: Store | None = None
 
 
-def _init_worker(store_path: str) -> None:
+def _init_worker(store_path: str, modules: tuple[str, ...] = ()) -> None:
     global _worker_store
+    load_all(modules)  # a spawned worker starts with nothing imported
     _worker_store = Store(store_path)
+
+
+START_METHOD_ENV = "NASBENCH_SUITE_START_METHOD"
+
+
+def pool_context(method: str | None = None) -> multiprocessing.context.BaseContext:
+    """How worker processes start: `method`, else $NASBENCH_SUITE_START_METHOD, else fork where the
+    platform has it (Linux), else the platform's default (spawn on macOS and Windows)."""
+    method = method or os.environ.get(START_METHOD_ENV) or None
+    available = multiprocessing.get_all_start_methods()
+    if method is None:
+        return multiprocessing.get_context("fork" if "fork" in available else None)
+    if method not in available:
+        raise ConfigError(
+            f"the worker start method (${START_METHOD_ENV} or start_method) must be one of "
+            f"{', '.join(available)}, got {method!r}"
+        )
+    return multiprocessing.get_context(method)
 
 
 def _run_and_save(
@@ -301,15 +330,17 @@ def run_comparison(
     jobs: int | None = None,
     progress: bool = True,
     make_oracle: OracleFactory | None = None,
+    start_method: str | None = None,
 ) -> list[RunResult]:
     """Run every missing run of `spec` into `out`; returns what was run now. Live runs (`make_oracle`)
-    run one at a time in this process: training uses every core. The directory is locked for the whole
-    call (`results_lock`): a second writer fails at once, naming this one."""
+    run one at a time in this process: training uses every core. Worker processes start by
+    `pool_context(start_method)` and import `spec.strategy_modules` themselves. The directory is locked
+    for the whole call (`results_lock`): a second writer fails at once, naming this one."""
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ConfigError(f"jobs must be a whole number >= 1, got {jobs!r}")
     out = Path(out)
     with results_lock(out):
-        return _run_locked(store, spec, out, factory, jobs, progress, make_oracle)
+        return _run_locked(store, spec, out, factory, jobs, progress, make_oracle, start_method)
 
 
 # runs in flight per worker process: enough to keep every process busy, few enough that a grid of
@@ -325,8 +356,11 @@ def _run_locked(
     jobs: int | None,
     progress: bool,
     make_oracle: OracleFactory | None,
+    start_method: str | None = None,
 ) -> list[RunResult]:
     from tqdm import tqdm
+
+    load_all(spec.strategy_modules)
 
     todo = prepare(out, spec, store)
     jobs = 1 if make_oracle is not None else min(jobs or os.cpu_count() or 1, max(len(todo), 1))
@@ -338,7 +372,12 @@ def _run_locked(
                 done.append(_save(store, spec, out, s, d, r, factory, make_oracle))
                 bar.update()
         else:
-            with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(str(store.path),)) as pool:
+            with ProcessPoolExecutor(
+                jobs,
+                mp_context=pool_context(start_method),
+                initializer=_init_worker,
+                initargs=(str(store.path), spec.strategy_modules),
+            ) as pool:
                 cells = iter(todo)
                 pending: set[Future[RunResult]] = set()
                 try:

@@ -13,12 +13,18 @@ from nasbench_suite.errors import ConfigError, unknown
 from nasbench_suite.protocol import SearchProblem, Strategy
 
 _REGISTRY: dict[str, type] = {}
+ENTRY_POINT_GROUP = "nasbench_suite.strategies"  # installed packages' strategies (see `external`)
 
 
 def register(name: str) -> Callable[[type], type]:
     def deco(cls: type) -> type:
         if name in _REGISTRY:
-            raise ValueError(f"strategy {name!r} registered twice")
+            first = _REGISTRY[name]
+            raise ConfigError(
+                f"strategy {name!r} is registered twice, by {first.__module__}.{first.__qualname__} and by "
+                f"{cls.__module__}.{cls.__qualname__}; rename one (a module imported both by name and as a "
+                "file counts twice)"
+            )
         _REGISTRY[name] = cls
         cls.name = name
         return cls
@@ -32,7 +38,14 @@ def names() -> list[str]:
 
 def strategy_class(name: str) -> type:
     if name not in _REGISTRY:
-        raise unknown("strategy", name, names())
+        raise unknown(
+            "strategy",
+            name,
+            names(),
+            hint="a strategy from outside the suite must be imported first: --strategy-module MODULE_OR_FILE on "
+            f"the command line, an installed package's entry point in the group {ENTRY_POINT_GROUP!r}, or "
+            "`import` its module in Python.",
+        )
     return _REGISTRY[name]
 
 
