@@ -90,7 +90,9 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     live.set_defaults(func=cmd_validate_live)
 
     pipe = vsub.add_parser("pipeline", help="search on the table, retrain the found arch live beside ResNet")
-    pipe.add_argument("--strategy", default="rea")
+    pipe.add_argument(
+        "--strategy", default="rea", help="strategy that searches the table (default rea; see `strategies`)"
+    )
     pipe.add_argument("--dataset", default="cifar10-valid")
     pipe.add_argument("--time-budget", type=number, default=12000.0, help="simulated seconds (default 12000)")
     pipe.add_argument("--seeds", type=integer, default=2, help="live trainings per arch (default 2)")
@@ -102,6 +104,9 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     pipe.add_argument("--seed", type=integer, default=0)
     pipe.add_argument("--out", default="results/validate-pipeline")
     pipe.add_argument("--store", help=store_help)
+    from nasbench_suite.cli import _add_strategy_module  # the CLI is fully imported when it builds its parser
+
+    _add_strategy_module(pipe)
     pipe.set_defaults(func=cmd_validate_pipeline)
 
     prox = vsub.add_parser("proxies", help="zero-cost proxies computed live vs the table's accuracy")
@@ -216,20 +221,26 @@ def cmd_validate_pipeline(args: argparse.Namespace) -> int:
 
     from nasbench_suite import strategies
     from nasbench_suite.budget import Budget, BudgetKind
-    from nasbench_suite.cli import _open_store
+    from nasbench_suite.cli import _open_store, _strategy_modules
     from nasbench_suite.live_training.validate import validate_pipeline
     from nasbench_suite.runner import ComparisonSpec, run_one
 
     store = _open_store(args)
     scale = scale_from(args, args.profile)
     spec = ComparisonSpec(
-        (args.strategy,), (args.dataset,), 1, Budget(BudgetKind.SECONDS, args.time_budget), seed=args.seed
+        (args.strategy,),
+        (args.dataset,),
+        1,
+        Budget(BudgetKind.SECONDS, args.time_budget),
+        seed=args.seed,
+        strategy_modules=_strategy_modules(args, (args.strategy,)),
     )
     columns, meta = run_one(store, spec, args.strategy, args.dataset, 0, strategies.build)
     found = int(columns["incumbent_index"][-1])
     search = {
         "budget": str(spec.budget),
         "seed": args.seed,
+        "strategy_modules": list(spec.strategy_modules),
         "evaluations": meta["evaluations"],
         "found_index": found,
         "found_valid_seen": float(np.asarray(columns["incumbent_valid_seen"])[-1]),
