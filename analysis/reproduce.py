@@ -1,12 +1,15 @@
-"""Reproductions of published tables, run with this suite and reported beside the published numbers.
+"""Reports of reproduced published tables: this suite's runs beside the published numbers.
 
-- `reproduce_nb201`: NAS-Bench-201's Table 5 (Dong & Yang, ICLR 2020): random search, REA, REINFORCE and
-  BOHB search on cifar10-valid with the 12-epoch validation accuracy under 12000 simulated seconds; the
-  found archs are reported on all three datasets (`analysis.tables.nb201_table`). The weight-sharing,
-  ResNet and optimal rows are published-only; the optimal row is also recomputed from the store.
-- `reproduce_nats`: NATS-Bench's topology-search Table 4 (Dong et al., TPAMI 2021): the same four
-  strategies, searching on each dataset with its own budget (cifar10-valid 20000 s, cifar100 40000 s,
-  ImageNet16-120 120000 s), read *at* the budget as NATS-Bench reads it (`test_at_budget` of the run
+This module only reads results: `nasbench_suite.reproduction` runs a paper's protocol (described as data
+in `reproduction.protocols`) into results directories, and the functions here read them.
+
+- `nb201_report`: NAS-Bench-201's Table 5 (Dong & Yang, ICLR 2020): searches on cifar10-valid with the
+  12-epoch validation accuracy under 12000 simulated seconds; the found archs are reported on all three
+  datasets (`analysis.tables.nb201_table`). The weight-sharing, ResNet and optimal rows are
+  published-only; the optimal row is also recomputed from the store. `sweep_points` reads a sweep of
+  one hyperparameter beside the same published row.
+- `nats_report`: NATS-Bench's topology-search Table 4 (Dong et al., TPAMI 2021): searches on each dataset
+  with its own budget, read *at* the budget as NATS-Bench reads it (`test_at_budget` of the run
   metadata; the validation accuracy the same way from the rows).
 
 Published values come from `data/published/*.json` (see its README): each cell has its mean, std, runs
@@ -18,12 +21,7 @@ statistic from the summaries):
 
     z = (mean_ours - mean_pub) / sqrt(sd_ours^2 / n_ours + sd_pub^2 / n_pub)
 
-Each reproduction writes one results directory per comparison under `out` (`nb201`, `nats-<dataset>`);
-rerunning with the same arguments does only the missing runs, other arguments need another `out` (the
-runner refuses to mix comparisons). Reports are frozen; `format_markdown` returns a string.
-
-    report = reproduce_nb201(Store("data/store"), Path("results/reproduce"), strategies.build)
-    text = format_markdown(report)
+Reports are frozen; `format_markdown` returns a string.
 """
 
 from __future__ import annotations
@@ -39,13 +37,16 @@ import numpy as np
 import pandas as pd
 
 from nasbench_suite.analysis.summary import caveats
-from nasbench_suite.analysis.tables import EPOCHS, NB201_COLUMNS, PerformanceTable, final_incumbents, nb201_table
-from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.analysis.tables import (
+    EPOCHS,
+    NB201_COLUMNS,
+    PerformanceTable,
+    final_incumbents,
+    nb201_table,
+)
 from nasbench_suite.datasets import report_dataset
 from nasbench_suite.errors import ConfigError, ResultsError
-from nasbench_suite.oracle import Noise
 from nasbench_suite.results import load_rows, load_runs, read_config
-from nasbench_suite.runner import ComparisonSpec, StrategyFactory, run_comparison
 from nasbench_suite.store import Store
 from nasbench_suite.trajectory import value_at
 
@@ -53,32 +54,6 @@ PUBLISHED_DIR = Path(__file__).resolve().parents[1] / "data" / "published"
 STATUSES = ("verified-primary", "verified-secondary", "unverified", "not-available")
 NOT_AVAILABLE = "published value not available"
 OPTIMAL_TOLERANCE = 0.005  # the published optimum is rounded to 2 decimals: half a unit of the last one
-
-STRATEGIES = ("random", "rea", "reinforce", "bohb")
-NB201_SEARCH = "cifar10-valid"
-NB201_BUDGET_S = 12_000.0
-# NAS-Bench-201's BOHB worker returned the 12-epoch result whatever budget hpbandster asked for, so every
-# evaluation here is a 12-epoch one (a single rung). Its other hpbandster settings are listed below.
-NB201_HPARAMS: Mapping[str, Mapping[str, Any]] = {"bohb": {"max_fidelity": "12"}}
-NATS_BUDGETS_S: Mapping[str, float] = {
-    "cifar10-valid": 20_000.0,
-    "cifar100": 40_000.0,
-    "ImageNet16-120": 120_000.0,
-}
-# exps/NATS-algos/run-all.sh: REA --ea_population 10 --ea_sample_size 3; REINFORCE --learning_rate 0.01;
-# BOHB --num_samples 4 --random_fraction 0.0 --bandwidth_factor 3, min_bandwidth 0.3 (bohb.py's default),
-# budgets 1..12 epochs of the 12-epoch schedule (max_fidelity 12: one rung when the store has no curves).
-NATS_HPARAMS: Mapping[str, Mapping[str, Any]] = {
-    "rea": {"population_size": 10, "sample_size": 3},
-    "reinforce": {"learning_rate": 0.01},
-    "bohb": {
-        "max_fidelity": "12",
-        "num_samples": 4,
-        "random_fraction": 0.0,
-        "bandwidth_factor": 3,
-        "min_bandwidth": 0.3,
-    },
-}
 Z_FORMULA = "z = (mean_ours − mean_pub) / sqrt(sd_ours² / n_ours + sd_pub² / n_pub)"
 
 
@@ -252,6 +227,22 @@ class OptimalCheck:
         return abs(self.store_max - self.published.mean) <= OPTIMAL_TOLERANCE + 1e-9
 
 
+@dataclass(frozen=True)
+class SweepPoint:
+    """One setting of a swept hyperparameter: our runs in every column beside one published row."""
+
+    value: float
+    cells: tuple[CellComparison, ...]  # in column order
+
+
+@dataclass(frozen=True)
+class SweepTable:
+    method: str
+    hparam: str
+    chosen: float  # the value the reported row uses
+    points: tuple[SweepPoint, ...]
+
+
 @dataclass(frozen=True, eq=False)
 class ReproductionReport:
     key: str
@@ -270,6 +261,9 @@ class ReproductionReport:
     sources_of_difference: tuple[str, ...]
     sources: tuple[tuple[str, str], ...]
     table: PerformanceTable | None = None  # nb201: the per-run values behind `cells`
+    labels: tuple[tuple[str, str], ...] = ()  # (method, how its row was run) where that needs saying
+    sweeps: tuple[SweepTable, ...] = ()
+    findings: tuple[str, ...] = ()  # what the sweeps show
 
     def cell(self, method: str, column: str) -> CellComparison:
         for c in self.cells:
@@ -301,84 +295,48 @@ class ReproductionReport:
 
 
 # ------------------------------------------------------------------------------------ NAS-Bench-201 (T5)
-def nb201_spec(*, runs: int = 500, seed: int = 0, strategies: Sequence[str] = STRATEGIES) -> ComparisonSpec:
-    return ComparisonSpec(
-        strategies=tuple(strategies),
-        datasets=(NB201_SEARCH,),
-        runs=runs,
-        budget=Budget(BudgetKind.SECONDS, NB201_BUDGET_S),
-        schedule=12,
-        noise=Noise.RANDOM,
-        seed=seed,
-        hparams={s: dict(h) for s, h in NB201_HPARAMS.items() if s in strategies},
-    )
-
-
-def reproduce_nb201(
-    store: Store,
-    out: Path,
-    factory: StrategyFactory,
-    *,
-    runs: int = 500,
-    seed: int = 0,
-    jobs: int | None = None,
-    progress: bool = True,
-    strategies: Sequence[str] = STRATEGIES,
-    published: PublishedTable | None = None,
-) -> ReproductionReport:
-    """Run (or finish) NAS-Bench-201's protocol into `out/nb201` and report it beside Table 5."""
-    published = published or load_published("nb201")
-    _check_strategies(strategies, published)
-    directory = Path(out) / "nb201"
-    run_comparison(
-        store,
-        nb201_spec(runs=runs, seed=seed, strategies=strategies),
-        directory,
-        factory,
-        jobs=jobs,
-        progress=progress,
-    )
-    return nb201_report(store, directory, published)
-
-
 def nb201_report(
-    store: Store, results_dir: Path, published: PublishedTable | None = None
+    store: Store,
+    results_dirs: Path | Sequence[Path],
+    published: PublishedTable | None = None,
+    *,
+    methods: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    sweeps: Sequence[SweepTable] = (),
+    findings: Sequence[str] = (),
+    differences: Sequence[str] = (),
 ) -> ReproductionReport:
-    """The report of an existing NAS-Bench-201-protocol results directory."""
+    """The report of existing NAS-Bench-201-protocol results directories (one per group of rows).
+
+    `methods`: strategy name in the results -> published row (default: the rows' `strategy` fields);
+    `labels`: method -> how its row was run; `sweeps` and their `findings`; `differences`: the known
+    sources of difference from the paper's runs (from the protocol)."""
     published = published or load_published("nb201")
-    labels = tuple(c.label for c in NB201_COLUMNS)
-    if published.columns != labels:
+    columns = tuple(c.label for c in NB201_COLUMNS)
+    if published.columns != columns:
         raise ResultsError(
-            f"{published.key}: the columns must be {', '.join(labels)} in this order, but got {', '.join(published.columns)}"
+            f"{published.key}: the columns must be {', '.join(columns)} in this order, but got {', '.join(published.columns)}"
         )
-    config, runs = read_config(results_dir), load_runs(results_dir)
-    incumbents = final_incumbents(load_rows(results_dir))
-    by_strategy = {r.strategy: r for r in published.search_rows()}
-    order = [s for s in config["spec"]["strategies"] if s in by_strategy]
+    dirs = [Path(results_dirs)] if isinstance(results_dirs, str | Path) else [Path(d) for d in results_dirs]
+    methods = dict(methods or {r.strategy: r.name for r in published.search_rows() if r.strategy})
+    configs = [read_config(d) for d in dirs]
+    runs = pd.concat([load_runs(d) for d in dirs], ignore_index=True)
+    incumbents = pd.concat([final_incumbents(load_rows(d)) for d in dirs], ignore_index=True)
+    order = [s for c in configs for s in c["spec"]["strategies"] if s in methods]
     table = nb201_table(incumbents, store, strategies=order)
-    mean, std, n = table.mean(), table.std(), table.counts()
-    cells = [
-        CellComparison(
-            by_strategy[s].name,
-            s,
-            label,
-            float(mean[i, j]),
-            float(std[i, j]),
-            int(n[i, j]),
-            by_strategy[s].cell(label),
-        )
-        for i, s in enumerate(table.strategies)
-        for j, label in enumerate(labels)
-    ]
+    cells = _cells(table, methods, published)
     optimal = _optimal(store, published)
     # caveats' last note (accuracies, overhead) is said better by the table's own notes
     notes = [
-        *caveats(runs, config)[:-1],
+        *caveats(runs, configs[0])[:-1],
         *table.notes,
         f"the published standard deviations are over {_published_runs(published)} runs with an unstated ddof; "
         "ours use ddof=1 (at 500 runs the two differ by a factor of 1.001)",
         "|z| > 2 is unlikely if both are independent samples of one distribution, but with "
         f"{len(cells)} cells about 1 in 20 exceeds it by chance",
+        _wall_time_note(
+            pd.concat([load_rows(d, columns=["strategy", "run", "overhead_s"]) for d in dirs]), runs
+        ),
     ]
     notes += [
         f"optimal {o.column}: the best seed mean in the store is {o.store_max:.2f} (arch {o.arch_index}), the "
@@ -393,16 +351,70 @@ def nb201_report(
         reference=published.reference,
         published_available=published.available,
         published_note=published.note,
-        protocol=_protocol([(config, len(runs))]),
-        results_dirs=(str(results_dir),),
-        columns=labels,
+        protocol=_protocol(
+            [(c, int((runs["strategy"].isin(c["spec"]["strategies"])).sum())) for c in configs]
+        ),
+        results_dirs=tuple(str(d) for d in dirs),
+        columns=columns,
         cells=tuple(cells),
         published_only=tuple(r for r in published.rows if r.kind in ("weight-sharing", "reference")),
         optimal=optimal,
         notes=tuple(notes),
-        sources_of_difference=_nb201_differences(config),
+        sources_of_difference=tuple(differences),
         sources=published.sources,
         table=table,
+        labels=tuple((m, t) for m, t in (labels or {}).items()),
+        sweeps=tuple(sweeps),
+        findings=tuple(findings),
+    )
+
+
+def _cells(
+    table: PerformanceTable, methods: Mapping[str, str], published: PublishedTable
+) -> list[CellComparison]:
+    mean, std, n = table.mean(), table.std(), table.counts()
+    return [
+        CellComparison(
+            methods[s],
+            s,
+            label,
+            float(mean[i, j]),
+            float(std[i, j]),
+            int(n[i, j]),
+            published.row(methods[s]).cell(label),
+        )
+        for i, s in enumerate(table.strategies)
+        for j, label in enumerate(published.columns)
+    ]
+
+
+def sweep_points(
+    store: Store,
+    points: Sequence[tuple[float, Path]],
+    strategy: str,
+    published: PublishedTable,
+    method: str,
+) -> tuple[SweepPoint, ...]:
+    """Each (value, results directory) of a sweep of `strategy`, beside the published row `method`."""
+    out = []
+    for value, directory in points:
+        incumbents = final_incumbents(load_rows(directory))
+        table = nb201_table(incumbents, store, strategies=[strategy])
+        out.append(SweepPoint(float(value), tuple(_cells(table, {strategy: method}, published))))
+    return tuple(out)
+
+
+def _wall_time_note(rows: pd.DataFrame, runs: pd.DataFrame) -> str:
+    """The real seconds the strategies spent per step and per run, beside the simulated budget."""
+    per_run = rows.groupby(["strategy", "run"])["overhead_s"].sum()
+    per_step_ms = 1000 * rows["overhead_s"].mean()
+    worst = per_run.max()
+    budget = float(runs["spent_seconds"].max()) if "spent_seconds" in runs else math.nan
+    return (
+        f"wall time: the official scripts also add each step's real seconds to the simulated clock; the "
+        f"strategies here take {per_step_ms:.2f} ms a step on average and at most {worst:.2f} s in a whole run "
+        f"({100 * worst / budget:.3f}% of the ~{budget:,.0f} simulated seconds a run spends, under one "
+        "evaluation's price): negligible, so simulated time alone is charged"
     )
 
 
@@ -418,82 +430,20 @@ def _optimal(store: Store, published: PublishedTable) -> tuple[OptimalCheck, ...
     return tuple(checks)
 
 
-def _nb201_differences(config: Mapping[str, Any]) -> tuple[str, ...]:
-    hparams = config["spec"].get("hparams", {})
-    return (
-        "benchmark file: the paper used NAS-Bench-201 v1.0 (NAS-Bench-201-v1_0-e61699.pth); the shared data is "
-        "NATS-Bench tss v1.0 (200-epoch results) with the 12-epoch results of NAS-Bench-201 v1.1, so both what "
-        "the searches see and the reported accuracies of the same arch can differ (the optimal row shows it)",
-        "12-epoch noise: the store has the 12-epoch results as seed means only, so every evaluation of an arch "
-        "sees the same validation accuracy; the paper's searches saw one random training trial per evaluation, "
-        "whose noise can make an incumbent a lucky arch rather than a good one",
-        "validation time: the table records no validation time, so a validation pass is priced as "
-        "n_valid / n_train / 3 training epochs (nasbench_suite/datasets.py); the number of evaluations that fit "
-        "into 12000 s differs slightly from the paper's",
-        f"BOHB: NAS-Bench-201's worker returned the 12-epoch result whatever budget hpbandster asked for "
-        f"(min_budget 12, max_budget 200, eta 3), so here every evaluation is a 12-epoch one (hparams "
-        f"{json.dumps(hparams.get('bohb', {}))}: a single rung, one config per bracket); the paper's three budgets "
-        "re-evaluated promoted configs at the same 12-epoch result and cost. Its other settings "
-        "(num_samples 4, random_fraction 0, min_bandwidth 0.3, n_iters 100) are not applied: the suite's BOHB "
-        "defaults are used",
-        "REINFORCE: the strategy's default learning rate 0.01 (NATS-Bench's) is used; NAS-Bench-201's "
-        "documented command passes 0.5 and one version of its script 0.001",
-        "randomness: different random streams, so only the distributions over runs are comparable",
-    )
-
-
 # ------------------------------------------------------------------------------- NATS-Bench tss (Table 4)
-def nats_specs(
-    *, runs: int = 500, seed: int = 0, strategies: Sequence[str] = STRATEGIES
-) -> tuple[tuple[str, ComparisonSpec], ...]:
-    """One comparison per search dataset (their budgets differ)."""
-    return tuple(
-        (
-            dataset,
-            ComparisonSpec(
-                strategies=tuple(strategies),
-                datasets=(dataset,),
-                runs=runs,
-                budget=Budget(BudgetKind.SECONDS, budget),
-                schedule=12,
-                noise=Noise.RANDOM,
-                seed=seed,
-                hparams={s: dict(h) for s, h in NATS_HPARAMS.items() if s in strategies},
-            ),
-        )
-        for dataset, budget in NATS_BUDGETS_S.items()
-    )
-
-
-def reproduce_nats(
-    store: Store,
-    out: Path,
-    factory: StrategyFactory,
-    *,
-    runs: int = 500,
-    seed: int = 0,
-    jobs: int | None = None,
-    progress: bool = True,
-    strategies: Sequence[str] = STRATEGIES,
-    published: PublishedTable | None = None,
-) -> ReproductionReport:
-    """Run (or finish) NATS-Bench's topology-search protocol into `out/nats-<dataset>` and report the
-    accuracies at each budget beside its Table 4 (where published values are available)."""
-    published = published or load_published("nats_tss")
-    _check_strategies(strategies, published)
-    dirs = {}
-    for dataset, spec in nats_specs(runs=runs, seed=seed, strategies=strategies):
-        dirs[dataset] = Path(out) / f"nats-{dataset}"
-        run_comparison(store, spec, dirs[dataset], factory, jobs=jobs, progress=progress)
-    return nats_report(store, dirs, published)
-
-
 def nats_report(
-    store: Store, results_dirs: Mapping[str, Path], published: PublishedTable | None = None
+    store: Store,
+    results_dirs: Mapping[str, Path],
+    published: PublishedTable | None = None,
+    *,
+    methods: Mapping[str, str] | None = None,
+    differences: Sequence[str] = (),
 ) -> ReproductionReport:
-    """The report of existing NATS-Bench-protocol results directories, one per search dataset."""
+    """The report of existing NATS-Bench-protocol results directories, one per search dataset
+    (`methods`, `differences`: as for `nb201_report`)."""
     published = published or load_published("nats_tss")
-    by_strategy = {r.strategy: r for r in published.search_rows()}
+    methods = dict(methods or {r.strategy: r.name for r in published.search_rows() if r.strategy})
+    by_strategy = {s: published.row(m) for s, m in methods.items()}
     cells, notes = [], []
     configs: list[tuple[Mapping[str, Any], int]] = []
     order: list[str] = []
@@ -547,7 +497,7 @@ def nats_report(
         published_only=(),
         optimal=(),
         notes=tuple(notes),
-        sources_of_difference=_nats_differences(curves),
+        sources_of_difference=(*differences, _nats_bohb_note(curves)),
         sources=published.sources,
     )
 
@@ -566,9 +516,9 @@ def _valid_at_budget(rows: pd.DataFrame, strategy: str, dataset: str, budget: fl
     )
 
 
-def _nats_differences(curves: Mapping[str, bool]) -> tuple[str, ...]:
+def _nats_bohb_note(curves: Mapping[str, bool]) -> str:
     flat = [d for d, has in curves.items() if not has]
-    bohb = (
+    return (
         "BOHB: NATS-Bench's hpbandster used budgets of 1 to 12 epochs of the 12-epoch schedule (rungs 1, 4, 12); "
         + (
             f"the store has no per-epoch 12-epoch curves for {', '.join(flat)}, so BOHB there has a single rung "
@@ -578,32 +528,9 @@ def _nats_differences(curves: Mapping[str, bool]) -> tuple[str, ...]:
         )
         + "; NATS-Bench ran 300 iterations regardless of the budget and read the result at the budget"
     )
-    return (
-        "benchmark file: NATS-Bench's tables come from NATS-tss-v1_0-3ffb9; the shared data takes its 200-epoch "
-        "results from that release but its 12-epoch results from NAS-Bench-201 v1.1",
-        "12-epoch noise: the store has the 12-epoch results as seed means only, so searches see no training "
-        "noise; NATS-Bench's simulate_train_eval draws one random trial per evaluation",
-        "validation time: priced as n_valid / n_train / 3 training epochs (nasbench_suite/datasets.py); "
-        "NATS-Bench charges the recorded valid-per-time",
-        "the budget: NATS-Bench's REA and random search evaluate until the spent time passes the budget, so "
-        "their last evaluation ends after it and the reading interpolates across the budget; here an "
-        "evaluation that does not fit is not run, so the reading extrapolates from the last two inside it",
-        bohb,
-        "randomness: different random streams, so only the distributions over runs are comparable",
-    )
 
 
 # ------------------------------------------------------------------------------------------------ shared
-def _check_strategies(strategies: Sequence[str], published: PublishedTable) -> None:
-    known = [r.strategy for r in published.search_rows() if r.strategy]
-    unknown = [s for s in strategies if s not in known]
-    if not strategies or unknown:
-        raise ConfigError(
-            f"strategies must be a non-empty subset of those in {published.key} ({', '.join(known)}), but got "
-            f"{', '.join(strategies) or 'none'}"
-        )
-
-
 def _published_runs(published: PublishedTable) -> str:
     counts = sorted({r.runs for r in published.search_rows() if r.runs is not None})
     return "/".join(str(c) for c in counts) or "an unknown number of"
@@ -613,16 +540,21 @@ def _protocol(configs: Sequence[tuple[Mapping[str, Any], int]]) -> tuple[str, ..
     """What was run, from the config.json of each comparison (with its number of finished runs)."""
     first = configs[0][0]
     spec = first["spec"]
-    hp = spec.get("hparams") or {}
     budgets = ", ".join(
-        f"{', '.join(c['spec']['datasets'])} {c['spec']['budget']['limit']:g} {c['spec']['budget']['kind']}"
-        for c, _ in configs
+        dict.fromkeys(
+            f"{', '.join(c['spec']['datasets'])} {c['spec']['budget']['limit']:g} {c['spec']['budget']['kind']}"
+            for c, _ in configs
+        )
     )
+    strategies = list(dict.fromkeys(s for c, _ in configs for s in c["spec"]["strategies"]))
+    hp: dict[str, Any] = {}
+    for c, _ in configs:
+        hp.update(c["spec"].get("hparams") or {})
     finished = sum(n for _, n in configs)
     return (
         f"search with the {spec['schedule']}-epoch validation accuracy, noise {spec['noise']}; budget per run: "
         f"{budgets}",
-        f"strategies {', '.join(spec['strategies'])}; {spec['runs']} runs each per dataset ({finished} finished), "
+        f"strategies {', '.join(strategies)}; {spec['runs']} runs each per dataset ({finished} finished), "
         f"root seed {spec['seed']}, runs paired by seed",
         "hyperparameters: "
         + ("; ".join(f"{s} {json.dumps(h, sort_keys=True)}" for s, h in sorted(hp.items())) or "defaults"),
@@ -689,6 +621,28 @@ def format_markdown(report: ReproductionReport) -> str:
             f"{_pm(p.mean, p.std, p.runs if p.available else None)} | {_signed(c.difference, 2)} | "
             f"{_signed(c.z, 1)} | {_status(p)} |"
         )
+    if report.labels:
+        lines += ["", *[f"- **{m}**: {text}" for m, text in report.labels]]
+    for sweep in report.sweeps:
+        n = sorted({c.ours_n for p in sweep.points for c in p.cells})
+        lines += [
+            "",
+            f"## Sensitivity of {sweep.method} to {sweep.hparam}",
+            "",
+            f"{', '.join(map(str, n))} runs per setting (the same root seed); each cell is ours (z against the "
+            f"published row). The reported row uses {sweep.hparam} = {sweep.chosen:g}.",
+            "",
+            f"| {sweep.hparam} | " + " | ".join(report.columns) + " | max abs(z) |",
+            "|---:|" + "---:|" * (len(report.columns) + 1),
+        ]
+        for point in sweep.points:
+            zs = [abs(c.z) for c in point.cells if c.z is not None and c.z == c.z]
+            mark = " (reported)" if point.value == sweep.chosen else ""
+            worst = f"{max(zs):.1f}" if zs else "–"
+            cells = " | ".join(f"{c.ours_mean:.2f} ({_signed(c.z, 1)})" for c in point.cells)
+            lines.append(f"| {point.value:g}{mark} | {cells} | {worst} |")
+    if report.findings:
+        lines += ["", *[f"{f}." for f in report.findings]]
     if report.published_only:
         lines += [
             "",

@@ -23,13 +23,14 @@ from nasbench_suite.analysis.reproduce import (
     format_markdown,
     load_published,
     nb201_report,
-    reproduce_nats,
-    reproduce_nb201,
     se_difference,
 )
 from nasbench_suite.budget import Budget, BudgetKind
-from nasbench_suite.errors import ConfigError, ResultsError
+from nasbench_suite.errors import ResultsError, UnknownNameError
 from nasbench_suite.oracle import TabularOracle
+from nasbench_suite.reproduction.protocols import NATS, NB201
+from nasbench_suite.reproduction.run import plan
+from nasbench_suite.reproduction.run import reproduce as run_protocol
 from nasbench_suite.results import load_rows, load_runs
 from nasbench_suite.store import Store
 from nasbench_suite.trajectory import value_at
@@ -61,7 +62,8 @@ SINGLE = {
     "ResNet": "90.83 93.97 70.42 70.86 44.53 43.63",
     "optimal": "91.61 94.37 73.49 73.51 46.77 47.31",
 }
-SEARCH = {"RS": "random", "REA": "rea", "REINFORCE": "reinforce", "BOHB": "bohb"}
+SEARCH = {"RS": "random", "REA": "rea", "REINFORCE": "reinforce", "BOHB": "bohb-nb201"}
+NATS_BUDGETS_S = {"cifar10-valid": 20_000.0, "cifar100": 40_000.0, "ImageNet16-120": 120_000.0}
 RUNS = 5
 
 
@@ -70,8 +72,8 @@ def nb201(
     real_store: Store, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, reproduce.ReproductionReport]:
     out = tmp_path_factory.mktemp("reproduce")
-    report = reproduce_nb201(real_store, out, strategies.build, runs=RUNS, jobs=1, progress=False)
-    return out / "nb201", report
+    report = run_protocol(NB201, real_store, out, runs=RUNS, jobs=1, progress=False, sweep_runs=3)
+    return out, report
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +81,7 @@ def nats(
     real_store: Store, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, reproduce.ReproductionReport]:
     out = tmp_path_factory.mktemp("reproduce-nats")
-    report = reproduce_nats(
-        real_store, out, strategies.build, runs=3, jobs=1, progress=False, strategies=("random", "rea")
-    )
+    report = run_protocol(NATS, real_store, out, runs=3, jobs=1, progress=False, methods=("RANDOM", "REA"))
     return out, report
 
 
@@ -94,7 +94,8 @@ def test_the_published_nb201_table_loads_with_every_value_and_its_status() -> No
         numbers = [float(x) for x in text.split()]
         row = table.row(name)
         assert row.runs == (500 if name in SEARCH else 3)
-        assert row.strategy == SEARCH.get(name)
+        # the JSON names the suite's strategy; the protocol runs BOHB with NAS-Bench-201's own loop
+        assert row.strategy == {"BOHB": "bohb"}.get(name, SEARCH.get(name))
         for k, column in enumerate(COLUMNS):
             cell = row.cell(column)
             assert (cell.mean, cell.std) == (numbers[2 * k], numbers[2 * k + 1]), (name, column)
@@ -118,7 +119,8 @@ def test_the_published_nb201_table_loads_with_every_value_and_its_status() -> No
 
 def test_the_published_nats_table_has_the_protocol_and_only_nulls() -> None:
     table = load_published("nats_tss")
-    assert not table.available and "not found" in table.note
+    assert not table.available and "compare them with Table 4" in table.note
+    assert "corpora" not in table.note and "searches of" not in table.note  # no internal search notes
     assert [r.strategy for r in table.search_rows()] == ["rea", "random", "reinforce", "bohb"]
     for row in table.rows:
         for column in table.columns:
@@ -127,7 +129,7 @@ def test_the_published_nats_table_has_the_protocol_and_only_nulls() -> None:
     doc = json.loads((reproduce.PUBLISHED_DIR / "nats_tss.json").read_text(encoding="utf-8"))
     budgets = {d["search_dataset"]: d["time_budget_s"] for d in doc["protocol"]["datasets"]}
     assert budgets == {"cifar10-valid": 20000, "cifar100": 40000, "ImageNet16-120": 120000}
-    assert budgets == reproduce.NATS_BUDGETS_S
+    assert budgets == NATS_BUDGETS_S == dict(NATS.searches)
     assert doc["protocol"]["search_hp"] == "12" and doc["protocol"]["reported_hp"] == "200"
 
 
@@ -164,10 +166,13 @@ def test_the_difference_in_standard_errors_on_a_hand_example() -> None:
 def test_the_nb201_report_has_every_published_cell_and_our_numbers_are_the_runs(
     nb201: tuple[Path, reproduce.ReproductionReport], real_store: Store
 ) -> None:
-    directory, report = nb201
+    out, report = nb201
     published = load_published("nb201")
     assert [(c.method, c.column) for c in report.cells] == [(m, c) for m in SEARCH for c in COLUMNS]
-    runs, rows = load_runs(directory), load_rows(directory)
+    dirs = [out / "nb201-cifar10-valid", out / "nb201-cifar10-valid-nb201-bohb"]
+    assert report.results_dirs == tuple(str(d) for d in dirs)
+    runs = pd.concat([load_runs(d) for d in dirs], ignore_index=True)
+    rows = pd.concat([load_rows(d) for d in dirs], ignore_index=True)
     assert len(runs) == 4 * RUNS
     for c in report.cells:
         assert c.strategy == SEARCH[c.method] and c.published == published.row(c.method).cell(c.column)
@@ -248,10 +253,19 @@ def test_the_nb201_markdown_states_the_formula_the_statuses_and_the_differences(
         "seed means only",
         "validation pass is priced",
         "BOHB",
-        '"max_fidelity": "12"',
+        "22.2, 66.7, 200",
+        "incumbent comes from the 200-budget runs only",
+        "wall time",
     ):
         assert needle in known, needle
-    assert '"max_fidelity": "12"' in text.split("## Protocol")[1].split("##")[0]
+    protocol = text.split("## Protocol")[1].split("##")[0]
+    assert '"learning_rate": 0.05' in protocol and '"num_samples": 4' in protocol
+    sweep = text.split("## Sensitivity of REINFORCE to learning_rate")[1].split("## ")[0]
+    assert "3 runs per setting" in sweep and "| 0.05 (reported) |" in sweep
+    assert "not recoverable from its code" in sweep
+    for value in ("0.001", "0.01", "0.1", "0.5"):
+        assert f"| {value} |" in sweep
+    assert "ms a step on average" in text.split("## Notes")[1]
     assert "unverified" in text and "verified-secondary (relizo-2024)" in text
     assert NOT_AVAILABLE not in text
 
@@ -259,13 +273,15 @@ def test_the_nb201_markdown_states_the_formula_the_statuses_and_the_differences(
 def test_a_null_published_cell_is_reported_as_not_available(
     nb201: tuple[Path, reproduce.ReproductionReport], real_store: Store
 ) -> None:
-    directory, _ = nb201
+    out, _ = nb201
+    directory = out / "nb201-cifar10-valid"
     table = load_published("nb201")
     rea = table.row("REA")
     blank = PublishedValue(None, None, 500, "not-available")
     cells = tuple((k, blank if k == "cifar10 test" else v) for k, v in rea.cells)
     rows = tuple(dataclasses.replace(r, cells=cells) if r.name == "REA" else r for r in table.rows)
-    report = nb201_report(real_store, directory, dataclasses.replace(table, rows=rows))
+    methods = {"random": "RS", "rea": "REA", "reinforce": "REINFORCE"}
+    report = nb201_report(real_store, directory, dataclasses.replace(table, rows=rows), methods=methods)
     cell = report.cell("REA", "cifar10 test")
     assert cell.published.mean is None and cell.difference is None and cell.z is None
     line = next(
@@ -277,17 +293,16 @@ def test_a_null_published_cell_is_reported_as_not_available(
 def test_a_rerun_does_only_missing_runs(
     nb201: tuple[Path, reproduce.ReproductionReport], real_store: Store
 ) -> None:
-    directory, _ = nb201
+    out, _ = nb201
+    directory = out / "nb201-cifar10-valid"
     files = sorted((directory / "runs").glob("*.parquet"))
     before = {f: f.stat().st_mtime_ns for f in files}
     files[0].unlink()
-    report = reproduce_nb201(
-        real_store, directory.parent, strategies.build, runs=RUNS, jobs=1, progress=False
-    )
+    report = run_protocol(NB201, real_store, out, runs=RUNS, jobs=1, progress=False, sweep_runs=3)
     assert {f: f.stat().st_mtime_ns for f in files[1:]} == {f: before[f] for f in files[1:]}
     assert files[0].exists() and len(report.cells) == 24
-    with pytest.raises(ConfigError, match="strategies must be a non-empty subset"):
-        reproduce_nb201(real_store, directory.parent, strategies.build, runs=RUNS, strategies=("tpe",))
+    with pytest.raises(UnknownNameError, match="unknown method 'TPE'"):
+        run_protocol(NB201, real_store, out, runs=RUNS, methods=("TPE",))
 
 
 # ------------------------------------------------------------------------------------------- NATS-Bench
@@ -300,7 +315,7 @@ def test_the_nats_report_reads_at_the_budget_and_invents_nothing(
     for c in report.cells:
         assert c.published.mean is None and c.difference is None and c.z is None
         dataset = {"cifar10": "cifar10-valid"}.get(c.column.split()[0], c.column.split()[0])
-        budget = reproduce.NATS_BUDGETS_S[dataset]
+        budget = NATS_BUDGETS_S[dataset]
         runs = load_runs(out / f"nats-{dataset}")
         mine = runs[runs["strategy"] == c.strategy].sort_values("run")
         if c.column.endswith("test"):
@@ -323,13 +338,14 @@ def test_the_nats_report_reads_at_the_budget_and_invents_nothing(
 
 
 def test_the_nats_hyperparameters_are_valid_for_every_strategy(real_store: Store) -> None:
-    for dataset, budget in reproduce.NATS_BUDGETS_S.items():
+    for dataset, budget in NATS.searches:
         oracle = TabularOracle(
             real_store, dataset, Budget(BudgetKind.SECONDS, budget), rng=np.random.default_rng(0)
         )
-        for name, hparams in reproduce.NATS_HPARAMS.items():
-            strategies.check_hyperparameters(name, oracle.problem, hparams)
-    specs = reproduce.nats_specs(runs=2)
-    assert [d for d, _ in specs] == ["cifar10-valid", "cifar100", "ImageNet16-120"]
-    assert all(s.schedule == 12 and s.budget.limit == reproduce.NATS_BUDGETS_S[d] for d, s in specs)
-    assert pd.Series([s.hparams["bohb"]["num_samples"] for _, s in specs]).eq(4).all()
+        for row in NATS.rows:
+            strategies.check_hyperparameters(row.strategy, oracle.problem, row.hparams)
+    specs = plan(NATS, runs=2, seed=0)
+    assert [s.datasets[0] for _, s, _ in specs] == ["cifar10-valid", "cifar100", "ImageNet16-120"]
+    assert all(s.schedule == 12 and s.budget.limit == NATS_BUDGETS_S[s.datasets[0]] for _, s, _ in specs)
+    assert pd.Series([s.hparams["bohb"]["num_samples"] for _, s, _ in specs]).eq(4).all()
+    assert [name for name, _, _ in specs] == ["nats-cifar10-valid", "nats-cifar100", "nats-ImageNet16-120"]

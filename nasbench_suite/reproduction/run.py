@@ -1,0 +1,180 @@
+"""Run a published protocol (`protocols.Protocol`) with this suite and build its report.
+
+Launching experiments is composition-root work: it needs the strategies, the runner, the reproduction's
+own worker and strategy, and the reports. It lives here, beside the CLI, rather than in `analysis/`,
+which only reads results (`analysis.reproduce` builds the report from the results directories this
+module fills).
+
+Directories under `out`: `<key>-<dataset>` for the rows the table answers, `<key>-<dataset>-<worker>` for
+rows with a reproduction worker (run in this process: such a run takes ~50 ms), and
+`<key>-sweep-<strategy>-<hparam>-<value>` for sweeps. Every run r of every comparison uses root seed
+`seed` and run index r, so runs stay paired by seed across directories. Rerunning with the same
+arguments does only the missing runs.
+
+    report = reproduce(NB201, Store("data/store"), Path("results/reproduce"), runs=500, jobs=2)
+    print(format_markdown(report))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench_suite import strategies
+from nasbench_suite.analysis.reproduce import (
+    ReproductionReport,
+    SweepTable,
+    load_published,
+    nats_report,
+    nb201_report,
+    sweep_points,
+)
+from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.errors import ConfigError
+from nasbench_suite.oracle import Noise, TabularOracle
+from nasbench_suite.protocol import SearchProblem, Strategy
+from nasbench_suite.reproduction.hpbandster_bohb import HpBandSterBOHB, budget_fidelities, hpbandster_budgets
+from nasbench_suite.reproduction.nb201_worker import Nb201Worker
+from nasbench_suite.reproduction.protocols import NB201_BOHB_WORKER, TABLE, Protocol, SearchRow
+from nasbench_suite.runner import ComparisonSpec, SteppedOracle, run_comparison
+from nasbench_suite.store import Store
+
+# Strategies that exist for reproduction only: not in the suite's registry, so `compare` cannot pick them.
+REPRODUCTION_STRATEGIES: Mapping[str, type] = {"bohb-nb201": HpBandSterBOHB}
+
+
+def build(
+    name: str, problem: SearchProblem, rng: np.random.Generator, hparams: Mapping[str, Any]
+) -> Strategy:
+    """The runner's strategy factory: the reproduction strategies, then the suite's registry."""
+    cls = REPRODUCTION_STRATEGIES.get(name)
+    if cls is None:
+        return strategies.build(name, problem, rng, hparams)
+    return cls(problem, rng, **dict(hparams))
+
+
+def nb201_bohb_oracle(store: Store, spec: ComparisonSpec):
+    """The runner's oracle factory for NAS-Bench-201's BOHB worker on `spec`'s table."""
+
+    def make(strategy: str, dataset: str, run: int, rng: np.random.Generator) -> SteppedOracle:
+        table = TabularOracle(store, dataset, spec.budget, rng=rng, noise=spec.noise, schedule=spec.schedule)
+        hp = spec.hparams.get(strategy, {})
+        budgets = hpbandster_budgets(hp.get("eta", 3), hp.get("min_budget", 12), hp.get("max_budget", 200))
+        return Nb201Worker(table, budget_fidelities(budgets))
+
+    return make
+
+
+WORKERS = {NB201_BOHB_WORKER: nb201_bohb_oracle}
+
+
+def comparison(
+    protocol: Protocol, dataset: str, budget_s: float, rows: tuple[SearchRow, ...], *, runs: int, seed: int
+) -> ComparisonSpec:
+    return ComparisonSpec(
+        strategies=tuple(r.strategy for r in rows),
+        datasets=(dataset,),
+        runs=runs,
+        budget=Budget(BudgetKind.SECONDS, budget_s),
+        schedule=protocol.schedule,
+        noise=Noise.RANDOM,
+        seed=seed,
+        hparams={r.strategy: dict(r.hparams) for r in rows if r.hparams},
+    )
+
+
+def plan(
+    protocol: Protocol, *, runs: int, seed: int, methods: tuple[str, ...] | None = None
+) -> list[tuple[str, ComparisonSpec, str]]:
+    """(directory name, spec, worker) for every comparison of the protocol's rows (`methods`: a subset)."""
+    rows = protocol.rows if methods is None else tuple(protocol.row(m) for m in methods)
+    if not rows:
+        raise ConfigError(f"methods must name at least one of {', '.join(r.method for r in protocol.rows)}")
+    out = []
+    for dataset, budget in protocol.searches:
+        for worker in dict.fromkeys(r.worker for r in rows):
+            group = tuple(r for r in rows if r.worker == worker)
+            name = f"{protocol.key}-{dataset}" + ("" if worker == TABLE else f"-{worker}")
+            out.append((name, comparison(protocol, dataset, budget, group, runs=runs, seed=seed), worker))
+    return out
+
+
+def sweep_plan(
+    protocol: Protocol, *, seed: int, runs: int | None = None
+) -> list[tuple[str, float, ComparisonSpec]]:
+    """(directory name, value, spec) for every point of every sweep, on the protocol's first search."""
+    dataset, budget = protocol.searches[0]
+    out = []
+    for sweep in protocol.sweeps:
+        row = protocol.row(sweep.method)
+        for value in sweep.values:
+            swept = SearchRow(row.method, row.strategy, {**row.hparams, sweep.hparam: value}, row.worker)
+            spec = comparison(protocol, dataset, budget, (swept,), runs=runs or sweep.runs, seed=seed)
+            out.append((f"{protocol.key}-sweep-{row.strategy}-{sweep.hparam}-{value:g}", value, spec))
+    return out
+
+
+def _run(
+    store: Store, spec: ComparisonSpec, directory: Path, worker: str, jobs: int | None, progress: bool
+) -> None:
+    make_oracle = None if worker == TABLE else WORKERS[worker](store, spec)
+    run_comparison(store, spec, directory, build, jobs=jobs, progress=progress, make_oracle=make_oracle)
+
+
+def reproduce(
+    protocol: Protocol,
+    store: Store,
+    out: Path,
+    *,
+    runs: int = 500,
+    seed: int = 0,
+    jobs: int | None = None,
+    progress: bool = True,
+    methods: tuple[str, ...] | None = None,
+    sweep_runs: int | None = None,
+) -> ReproductionReport:
+    """Run (or finish) every comparison of `protocol` under `out` and return its report."""
+    out = Path(out)
+    published = load_published(protocol.published)
+    dirs: dict[str, list[Path]] = {}
+    for name, spec, worker in plan(protocol, runs=runs, seed=seed, methods=methods):
+        _run(store, spec, out / name, worker, jobs, progress)
+        dirs.setdefault(spec.datasets[0], []).append(out / name)
+    chosen = {
+        r.strategy: r.method for r in (protocol.rows if methods is None else map(protocol.row, methods))
+    }
+    sweeps: list[SweepTable] = []
+    for sweep in protocol.sweeps:
+        if sweep.method not in chosen.values():
+            continue
+        points = []
+        for name, value, spec in sweep_plan(protocol, seed=seed, runs=sweep_runs):
+            if name.startswith(f"{protocol.key}-sweep-{sweep.strategy}-{sweep.hparam}-"):
+                _run(store, spec, out / name, TABLE, jobs, progress)
+                points.append((value, out / name))
+        found = sweep_points(store, points, sweep.strategy, published, sweep.method)
+        sweeps.append(SweepTable(sweep.method, sweep.hparam, sweep.chosen, found))
+    labels = {r.method: r.label for r in protocol.rows if r.label}
+    findings = tuple(s.finding for s in protocol.sweeps if s.method in chosen.values())
+    if protocol.reading == "final":
+        (directories,) = dirs.values()
+        return nb201_report(
+            store,
+            directories,
+            published,
+            methods=chosen,
+            labels=labels,
+            sweeps=tuple(sweeps),
+            findings=findings,
+            differences=protocol.differences,
+        )
+    return nats_report(
+        store,
+        {d: v[0] for d, v in dirs.items()},
+        published,
+        methods=chosen,
+        differences=protocol.differences,
+    )
