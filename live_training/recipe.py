@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nasbench_suite.live_training.data import LiveDataset
 from nasbench_suite.errors import ConfigError, SuiteError
+from nasbench_suite.live_training.data import LiveDataset
 
 CHECKPOINT_FORMAT = 1
 
@@ -258,8 +258,72 @@ def train(
     Valid/test accuracies are measured every `eval_every` epochs and after the last one. `seed` drives
     the shuffling and augmentation (the model's initialization is the caller's). `on_epoch` sees each
     epoch's stats after its checkpoint is written. `threads` (CPU only) defaults to `default_threads()`."""
-    # ------------------------------------------------------------------ validate the request
     schedule_epochs = epochs if schedule_epochs is None else schedule_epochs
+    _check_request(
+        epochs, schedule_epochs, batch_size, eval_every, eval_batch_size, lr, momentum, weight_decay
+    )
+    dev = resolve_device(device)
+    config = {
+        "schedule_epochs": schedule_epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "momentum": momentum,
+        "nesterov": nesterov,
+        "weight_decay": weight_decay,
+        "seed": seed,
+        "n_train": len(data.train_x),
+        "dataset": data.name,
+    }
+    ckpt_path = None if checkpoint is None else Path(checkpoint)
+    try:
+        with _num_threads(None if dev.type == "cuda" else (threads or default_threads())):
+            run = _Run.start(model, data, dev, config, compile_model)
+            history, train_seconds, start_epoch = _resume(run, ckpt_path, epochs)
+            for epoch in range(start_epoch, epochs):
+                epoch_lr = nb201_lr(epoch, base_lr=lr, schedule_epochs=schedule_epochs)
+                loss, correct, seconds = _train_epoch(run, epoch_lr, batch_size, data.crop_padding)
+                train_seconds += seconds
+                due = epoch == epochs - 1 or (epoch + 1) % eval_every == 0
+                acc = run.evaluate(eval_batch_size) if due else {}
+                n = len(run.train_x)
+                stats = EpochStats(
+                    epoch=epoch,
+                    lr=epoch_lr,
+                    train_loss=loss / n,
+                    train_acc=100.0 * correct / n,
+                    valid_acc=acc.get("valid"),
+                    test_acc=acc.get("test"),
+                    seconds=seconds,
+                )
+                history.append(stats)
+                if ckpt_path is not None:
+                    _save_atomic(run.checkpoint(epoch + 1, history, train_seconds), ckpt_path)
+                if on_epoch is not None:
+                    on_epoch(stats)
+    except torch.cuda.OutOfMemoryError as exc:
+        raise SuiteError(
+            f"CUDA out of memory on {dev} with batch_size={batch_size} (the dataset itself takes "
+            f"{data.train_x.nbytes / 2**20:.0f} MiB as uint8): lower batch_size (e.g. {max(1, batch_size // 2)}) "
+            f"or eval_batch_size (now {eval_batch_size}), or free the GPU: {str(exc).splitlines()[0]}"
+        ) from None
+
+    return TrainResult(
+        epochs=tuple(history),
+        train_seconds=train_seconds,
+        images_per_second=len(history) * len(data.train_x) / train_seconds,
+    )
+
+
+def _check_request(
+    epochs: int,
+    schedule_epochs: int,
+    batch_size: int,
+    eval_every: int,
+    eval_batch_size: int,
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+) -> None:
     for name, value, low in (
         ("epochs", epochs, 1),
         ("batch_size", batch_size, 1),
@@ -276,143 +340,132 @@ def train(
         raise ConfigError(
             f"need lr > 0, 0 <= momentum < 1, weight_decay >= 0; got lr={lr}, momentum={momentum}, weight_decay={weight_decay}"
         )
-    dev = resolve_device(device)
-    on_cuda = dev.type == "cuda"
-    config = dict(
-        schedule_epochs=schedule_epochs,
-        batch_size=batch_size,
-        lr=lr,
-        momentum=momentum,
-        nesterov=nesterov,
-        weight_decay=weight_decay,
-        seed=seed,
-        n_train=len(data.train_x),
-        dataset=data.name,
-    )
 
+
+@dataclass
+class _Run:
+    """Everything one training holds on the device: data, model, optimizer and the random stream."""
+
+    model: nn.Module
+    step_model: Callable[..., Any]
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    to_input: Callable[[torch.Tensor], torch.Tensor]
+    train_x: torch.Tensor  # uint8 NHWC
+    train_y: torch.Tensor
+    eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]]
+    dev: torch.device
+    config: dict[str, Any]
+
+    @classmethod
+    def start(
+        cls,
+        model: nn.Module,
+        data: LiveDataset,
+        dev: torch.device,
+        config: dict[str, Any],
+        compile_model: bool,
+    ) -> _Run:
+        evals = {"valid": (data.valid_x, data.valid_y), "test": (data.test_x, data.test_y)}
+        eval_sets = {
+            k: (torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev))
+            for k, (x, y) in evals.items()
+            if x is not None and y is not None and len(x)
+        }
+        model.to(dev, memory_format=torch.channels_last)
+        optimizer = torch.optim.SGD(
+            model.parameters(),
+            lr=config["lr"],
+            momentum=config["momentum"],
+            nesterov=config["nesterov"],
+            weight_decay=config["weight_decay"],
+        )
+        return cls(
+            model=model,
+            step_model=torch.compile(model) if compile_model else model,
+            optimizer=optimizer,
+            generator=torch.Generator().manual_seed(config["seed"]),
+            to_input=input_transform(data, dev),
+            train_x=torch.from_numpy(data.train_x).to(dev),
+            train_y=torch.from_numpy(data.train_y).to(dev),
+            eval_sets=eval_sets,
+            dev=dev,
+            config=config,
+        )
+
+    def autocast(self) -> torch.autocast:  # bf16 on CUDA; a no-op on CPU
+        return torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.dev.type == "cuda")
+
+    def evaluate(self, batch_size: int) -> dict[str, float]:
+        """Accuracy in percent on every evaluation split the data has."""
+        self.model.eval()
+        return {
+            k: _percent_correct(self.step_model, self.to_input, x, y, batch_size)
+            for k, (x, y) in self.eval_sets.items()
+        }
+
+    def checkpoint(self, epoch: int, history: list[EpochStats], train_seconds: float) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.config,
+            "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "history": [asdict(h) for h in history],
+            "train_seconds": train_seconds,
+        }
+
+
+def _resume(run: _Run, ckpt_path: Path | None, epochs: int) -> tuple[list[EpochStats], float, int]:
+    """Load the checkpoint at `ckpt_path` into `run` if there is one: (history, train seconds, next epoch)."""
+    if ckpt_path is None or not ckpt_path.is_file():
+        return [], 0.0, 0
+    state = torch.load(ckpt_path, map_location=run.dev, weights_only=True)
+    if state.get("format") != CHECKPOINT_FORMAT or state.get("config") != run.config:
+        raise ConfigError(
+            f"checkpoint {ckpt_path} belongs to another run (its config {state.get('config')} != "
+            f"this run's {run.config}); use a fresh checkpoint path"
+        )
     try:
-        with _num_threads(None if on_cuda else (threads or default_threads())):
-            # ------------------------------------------------------------------ data on the device
-            train_x = torch.from_numpy(data.train_x).to(dev)  # uint8 NHWC
-            train_y = torch.from_numpy(data.train_y).to(dev)
-            evals = {"valid": (data.valid_x, data.valid_y), "test": (data.test_x, data.test_y)}
-            eval_sets = {
-                k: (torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev))
-                for k, (x, y) in evals.items()
-                if x is not None and y is not None and len(x)
-            }
-            to_input = input_transform(data, dev)
-            memory_format = torch.channels_last
+        run.model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise ConfigError(f"checkpoint {ckpt_path} holds a different network: {exc}") from None
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.generator.set_state(state["generator"].cpu())
+    start_epoch = int(state["epoch"])
+    if start_epoch > epochs:
+        raise ConfigError(
+            f"checkpoint {ckpt_path} is at epoch {start_epoch}, past the requested epochs={epochs}; "
+            "ask for at least as many epochs or use a fresh checkpoint path"
+        )
+    return [EpochStats(**h) for h in state["history"]], float(state["train_seconds"]), start_epoch
 
-            # ------------------------------------------------------------------ model and optimizer
-            model.to(dev, memory_format=memory_format)
-            step_model: Callable[..., Any] = torch.compile(model) if compile_model else model
-            optimizer = torch.optim.SGD(
-                model.parameters(), lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
-            )
-            generator = torch.Generator().manual_seed(seed)
 
-            def autocast() -> torch.autocast:  # bf16 on CUDA; a no-op on CPU
-                return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=on_cuda)
-
-            # ------------------------------------------------------------------ resume
-            history: list[EpochStats] = []
-            train_seconds, start_epoch = 0.0, 0
-            ckpt_path = None if checkpoint is None else Path(checkpoint)
-            if ckpt_path is not None and ckpt_path.is_file():
-                state = torch.load(ckpt_path, map_location=dev, weights_only=True)
-                if state.get("format") != CHECKPOINT_FORMAT or state.get("config") != config:
-                    raise ConfigError(
-                        f"checkpoint {ckpt_path} belongs to another run (its config {state.get('config')} != "
-                        f"this run's {config}); use a fresh checkpoint path"
-                    )
-                try:
-                    model.load_state_dict(state["model"])
-                except RuntimeError as exc:
-                    raise ConfigError(f"checkpoint {ckpt_path} holds a different network: {exc}") from None
-                optimizer.load_state_dict(state["optimizer"])
-                generator.set_state(state["generator"].cpu())
-                history = [EpochStats(**h) for h in state["history"]]
-                train_seconds, start_epoch = float(state["train_seconds"]), int(state["epoch"])
-                if start_epoch > epochs:
-                    raise ConfigError(
-                        f"checkpoint {ckpt_path} is at epoch {start_epoch}, past the requested epochs={epochs}; "
-                        "ask for at least as many epochs or use a fresh checkpoint path"
-                    )
-
-            def evaluate(x_all: torch.Tensor, y_all: torch.Tensor) -> float:
-                model.eval()
-                return _percent_correct(step_model, to_input, x_all, y_all, eval_batch_size)
-
-            # ------------------------------------------------------------------ epochs
-            n = len(train_x)
-            for epoch in range(start_epoch, epochs):
-                epoch_lr = nb201_lr(epoch, base_lr=lr, schedule_epochs=schedule_epochs)
-                for group in optimizer.param_groups:
-                    group["lr"] = epoch_lr
-                model.train()
-                loss_sum = torch.zeros((), device=dev)
-                correct = torch.zeros((), dtype=torch.int64, device=dev)
-                if on_cuda:
-                    torch.cuda.synchronize(dev)
-                t0 = time.perf_counter()
-                order = torch.randperm(n, generator=generator).to(dev)
-                for i in range(0, n, batch_size):  # the last batch may be smaller (NB201: drop_last=False)
-                    idx = order[i : i + batch_size]
-                    x = to_input(augment(train_x[idx], data.crop_padding, generator))
-                    y = train_y[idx]
-                    with autocast():
-                        logits = _logits(step_model(x))
-                        loss = F.cross_entropy(logits, y)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    loss_sum += loss.detach().float() * len(idx)
-                    correct += (logits.detach().argmax(1) == y).sum()
-                if on_cuda:
-                    torch.cuda.synchronize(dev)
-                seconds = time.perf_counter() - t0
-                train_seconds += seconds
-
-                # -------------------------------------------------------------- evaluate, record, save
-                last = epoch == epochs - 1
-                due = last or (epoch + 1) % eval_every == 0
-                acc = {k: evaluate(*xy) for k, xy in eval_sets.items()} if due else {}
-                stats = EpochStats(
-                    epoch=epoch,
-                    lr=epoch_lr,
-                    train_loss=loss_sum.item() / n,
-                    train_acc=100.0 * correct.item() / n,
-                    valid_acc=acc.get("valid"),
-                    test_acc=acc.get("test"),
-                    seconds=seconds,
-                )
-                history.append(stats)
-                if ckpt_path is not None:
-                    _save_atomic(
-                        {
-                            "format": CHECKPOINT_FORMAT,
-                            "config": config,
-                            "epoch": epoch + 1,
-                            "model": model.state_dict(),
-                            "optimizer": optimizer.state_dict(),
-                            "generator": generator.get_state(),
-                            "history": [asdict(h) for h in history],
-                            "train_seconds": train_seconds,
-                        },
-                        ckpt_path,
-                    )
-                if on_epoch is not None:
-                    on_epoch(stats)
-    except torch.cuda.OutOfMemoryError as exc:
-        raise SuiteError(
-            f"CUDA out of memory on {dev} with batch_size={batch_size} (the dataset itself takes "
-            f"{data.train_x.nbytes / 2**20:.0f} MiB as uint8): lower batch_size (e.g. {max(1, batch_size // 2)}) "
-            f"or eval_batch_size (now {eval_batch_size}), or free the GPU: {str(exc).splitlines()[0]}"
-        ) from None
-
-    return TrainResult(
-        epochs=tuple(history),
-        train_seconds=train_seconds,
-        images_per_second=len(history) * len(data.train_x) / train_seconds,
-    )
+def _train_epoch(run: _Run, epoch_lr: float, batch_size: int, crop_padding: int) -> tuple[float, int, float]:
+    """One pass over the shuffled training set: (summed loss, correct predictions, seconds of steps)."""
+    for group in run.optimizer.param_groups:
+        group["lr"] = epoch_lr
+    run.model.train()
+    dev, n = run.dev, len(run.train_x)
+    loss_sum = torch.zeros((), device=dev)
+    correct = torch.zeros((), dtype=torch.int64, device=dev)
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    t0 = time.perf_counter()
+    order = torch.randperm(n, generator=run.generator).to(dev)
+    for i in range(0, n, batch_size):  # the last batch may be smaller (NB201: drop_last=False)
+        idx = order[i : i + batch_size]
+        x = run.to_input(augment(run.train_x[idx], crop_padding, run.generator))
+        y = run.train_y[idx]
+        with run.autocast():
+            logits = _logits(run.step_model(x))
+            loss = F.cross_entropy(logits, y)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        loss_sum += loss.detach().float() * len(idx)
+        correct += (logits.detach().argmax(1) == y).sum()
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    return loss_sum.item(), int(correct.item()), time.perf_counter() - t0
