@@ -219,7 +219,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if stray:
         raise ConfigError(f"--hparams names {', '.join(stray)}, which is not among --strategies")
     out = Path(args.out)
+    executor = _executor(args)
     if args.live:
+        if executor is not None:
+            raise ConfigError("--executor ray and --address run table searches; live runs train here, one at a time")
         return _compare_live(args, store, spec, out)
     for dataset in spec.datasets:
         oracle = TabularOracle(
@@ -240,8 +243,38 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 "falls back to the mean there (recorded in the run metadata and the report)",
                 file=sys.stderr,
             )
-    done = run_comparison(store, spec, out, strategies.build, jobs=args.jobs, progress=not args.quiet)
+    try:
+        done = run_comparison(
+            store, spec, out, strategies.build, jobs=args.jobs, progress=not args.quiet, executor=executor
+        )
+    finally:
+        if executor is not None:
+            executor.close()
     return _compared(spec, out, len(done))
+
+
+def _executor(args: argparse.Namespace):
+    """The executor of --executor/--address (`executors.py`); None: the runner's local process pool."""
+    from nasbench_suite.executors import import_ray, make_executor
+
+    if args.executor == "local" and args.address is None:
+        return None
+    if args.executor == "ray":
+        import_ray()  # a missing Ray is one line before anything is written
+    return make_executor(args.executor, jobs=args.jobs, address=args.address)
+
+
+def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where table runs execute: local processes (default) or Ray (pip install 'nasbench-suite[ray]')",
+    )
+    parser.add_argument(
+        "--address",
+        help="Ray cluster to join (e.g. auto, or ray://head:10001); default: start a local Ray with --jobs CPUs",
+    )
 
 
 def _compare_live(args: argparse.Namespace, store, spec, out: Path) -> int:
@@ -470,6 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--jobs", type=integer, default=None, help="worker processes on this machine (default: all cores)"
     )
+    _add_executor_arguments(c)
     c.add_argument("--out", required=True, help="results directory (rerun to resume)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.add_argument("--store", help=store_help)

@@ -14,7 +14,6 @@ import multiprocessing.context
 import os
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,10 +23,11 @@ import numpy as np
 from nasbench_suite import __version__
 from nasbench_suite.budget import Budget, BudgetKind, Spent
 from nasbench_suite.errors import ConfigError
+from nasbench_suite.executors import Executor, LocalExecutor
 from nasbench_suite.imports import load_all
 from nasbench_suite.oracle import BudgetExhausted, Noise, Pending, TabularOracle, Trajectory
 from nasbench_suite.protocol import Constraint, Fidelity, Request, Result, SearchProblem, Strategy
-from nasbench_suite.results import run_file, write_run
+from nasbench_suite.results import atomic_write_bytes, run_file, write_run
 from nasbench_suite.results_lock import results_lock
 from nasbench_suite.resume import Todo
 from nasbench_suite.resume import prepare as prepare_directory
@@ -133,6 +133,18 @@ class RunResult:
     final_test: float
     overhead_s: float
     noise_fallbacks: tuple[str, ...]
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> RunResult:
+        return cls(
+            meta["strategy"],
+            meta["dataset"],
+            meta["run"],
+            meta["evaluations"],
+            meta["final_test"],
+            meta["overhead_s"],
+            tuple(meta["noise_fallbacks"]),
+        )
 
 
 def run_one(
@@ -251,16 +263,6 @@ def drive(search: Strategy, oracle: SteppedOracle, workers: int = 1) -> tuple[li
         idle += 1
 
 
-# Worker processes open the store once, in the pool's initializer.
-_worker_store: Store | None = None
-
-
-def _init_worker(store_path: str, modules: tuple[str, ...] = ()) -> None:
-    global _worker_store
-    load_all(modules)  # a spawned worker starts with nothing imported
-    _worker_store = Store(store_path)
-
-
 START_METHOD_ENV = "NASBENCH_SUITE_START_METHOD"
 
 
@@ -279,13 +281,6 @@ def pool_context(method: str | None = None) -> multiprocessing.context.BaseConte
     return multiprocessing.get_context(method)
 
 
-def _run_and_save(
-    spec: ComparisonSpec, out: str, strategy: str, dataset: str, run: int, factory: StrategyFactory
-) -> RunResult:
-    assert _worker_store is not None
-    return _save(_worker_store, spec, Path(out), strategy, dataset, run, factory)
-
-
 def _save(
     store: Store,
     spec: ComparisonSpec,
@@ -298,15 +293,7 @@ def _save(
 ) -> RunResult:
     columns, meta = run_one(store, spec, strategy, dataset, run, factory, make_oracle)
     write_run(run_file(out, strategy, dataset, run), columns, meta)
-    return RunResult(
-        strategy,
-        dataset,
-        run,
-        meta["evaluations"],
-        meta["final_test"],
-        meta["overhead_s"],
-        tuple(meta["noise_fallbacks"]),
-    )
+    return RunResult.from_meta(meta)
 
 
 def prepare(out: Path, spec: ComparisonSpec, store: Store) -> Todo:
@@ -331,21 +318,19 @@ def run_comparison(
     progress: bool = True,
     make_oracle: OracleFactory | None = None,
     start_method: str | None = None,
+    executor: Executor | None = None,
 ) -> list[RunResult]:
     """Run every missing run of `spec` into `out`; returns what was run now. Live runs (`make_oracle`)
-    run one at a time in this process: training uses every core. Worker processes start by
-    `pool_context(start_method)` and import `spec.strategy_modules` themselves. The directory is locked
-    for the whole call (`results_lock`): a second writer fails at once, naming this one."""
+    run one at a time in this process: training uses every core. Table runs go to `executor`
+    (`executors.py`: a Ray cluster, or by default `jobs` local processes, started by
+    `pool_context(start_method)`, which import `spec.strategy_modules` themselves); workers return
+    each run file's bytes and this process writes them. The directory is locked for the whole call
+    (`results_lock`): a second writer fails at once, naming this one."""
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ConfigError(f"jobs must be a whole number >= 1, got {jobs!r}")
     out = Path(out)
     with results_lock(out):
-        return _run_locked(store, spec, out, factory, jobs, progress, make_oracle, start_method)
-
-
-# runs in flight per worker process: enough to keep every process busy, few enough that a grid of
-# millions of runs is submitted lazily instead of all at once
-IN_FLIGHT_PER_JOB = 2
+        return _run_locked(store, spec, out, factory, jobs, progress, make_oracle, start_method, executor)
 
 
 def _run_locked(
@@ -356,43 +341,31 @@ def _run_locked(
     jobs: int | None,
     progress: bool,
     make_oracle: OracleFactory | None,
-    start_method: str | None = None,
+    start_method: str | None,
+    executor: Executor | None,
 ) -> list[RunResult]:
     from tqdm import tqdm
 
-    load_all(spec.strategy_modules)
+    from nasbench_suite.run_tasks import TableRuns
 
+    load_all(spec.strategy_modules)
     todo = prepare(out, spec, store)
     jobs = 1 if make_oracle is not None else min(jobs or os.cpu_count() or 1, max(len(todo), 1))
     bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not progress or None, leave=False)
     done: list[RunResult] = []
     try:
-        if jobs == 1:
+        if make_oracle is not None or (executor is None and jobs == 1):
             for s, d, r in todo:
                 done.append(_save(store, spec, out, s, d, r, factory, make_oracle))
                 bar.update()
         else:
-            with ProcessPoolExecutor(
-                jobs,
-                mp_context=pool_context(start_method),
-                initializer=_init_worker,
-                initargs=(str(store.path), spec.strategy_modules),
-            ) as pool:
-                cells = iter(todo)
-                pending: set[Future[RunResult]] = set()
-                try:
-                    while True:
-                        for s, d, r in itertools.islice(cells, IN_FLIGHT_PER_JOB * jobs - len(pending)):
-                            pending.add(pool.submit(_run_and_save, spec, str(out), s, d, r, factory))
-                        if not pending:
-                            break
-                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for future in finished:
-                            done.append(future.result())
-                            bar.update()
-                except BaseException:  # a failing run or Ctrl-C: keep finished runs, start no new ones
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
+            # runs are submitted lazily, a few per worker in flight: a grid of millions costs no memory
+            executor = executor or LocalExecutor(jobs, context=pool_context(start_method))
+            work = TableRuns(str(store.path), store.checksum, spec, factory)
+            for (s, d, r), (data, result) in executor.map(work, todo):
+                atomic_write_bytes(run_file(out, s, d, r), data)
+                done.append(result)
+                bar.update()
     finally:
         bar.close()
     return done

@@ -1,0 +1,317 @@
+"""Where runs execute: one interface, a local implementation (a process pool on this machine) and a
+Ray one (a Ray cluster, for studies that outgrow one machine).
+
+An executor maps a `Work` over items and yields `(item, result)` as results finish, in any order.
+Work is plain data (a picklable object); `setup()` runs once per worker process (open the store, import
+strategy modules) and `work(state, item)` returns plain data. Workers never write anything: the caller
+(the driver) writes each result as it arrives, so a driver killed at any point loses only unfinished
+work, and a rerun resumes. Items are taken from the iterable lazily, a bounded number in flight, so a
+grid of millions of runs is never submitted at once.
+
+Ray (`pip install 'nasbench-suite[ray]'`) sends items in batches, so that scheduling (about a
+millisecond a task) does not dominate runs that take a few milliseconds each; a batch whose worker dies
+(killed, out of memory, node lost) is rerun elsewhere up to `max_retries` times (an exception raised by
+the work itself is not retried: it is the suite's error and ends the map). Workers open the store at the
+driver's path (a shared file system, or the same `data import` on every node) and refuse one whose data
+checksum differs from the driver's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Iterable, Iterator, Sized
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from nasbench_suite.errors import ConfigError, SuiteError
+
+T = TypeVar("T")
+R = TypeVar("R")
+T_contra = TypeVar("T_contra", contravariant=True)
+R_co = TypeVar("R_co", covariant=True)
+
+EXECUTORS = ("local", "ray")
+# items in flight per worker: enough to keep each busy while the driver writes, few enough to stay lazy
+IN_FLIGHT_PER_WORKER = 2
+
+
+class ExecutorError(SuiteError):
+    """A worker that kept dying, or a cluster that cannot be reached."""
+
+
+class Work(Protocol[T_contra, R_co]):
+    """What an executor runs: plain data. `setup_key` names what `setup` builds, so a worker process
+    that runs several batches of the same study sets up once."""
+
+    @property
+    def setup_key(self) -> Hashable: ...
+
+    def setup(self) -> Any: ...
+
+    def __call__(self, state: Any, item: T_contra) -> R_co: ...
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one item needs from a worker: Ray schedules a batch on a node that has it free."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+
+
+class Executor(ABC):
+    """Runs `work` over `items`; yields (item, result) as each finishes."""
+
+    name: str
+
+    @abstractmethod
+    def map(
+        self, work: Work[T, R], items: Iterable[T], *, resources: Resources = Resources()
+    ) -> Iterator[tuple[T, R]]:
+        """Results as they finish. Stopping the iteration early (or an exception) cancels the rest."""
+
+    def close(self) -> None:  # noqa: B027 - optional: most executors hold nothing between maps
+        """Release what the executor started (a local Ray instance)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------- worker-side setup, once per process
+# A worker process keeps what the last setup built (the open store), keyed by the work's setup_key: a
+# process pool worker or a Ray worker runs many items of one study. Only ever touched inside workers.
+_setup_cache: dict[Hashable, Any] = {}
+
+
+def _state_of(work: Work[Any, Any]) -> Any:
+    key = work.setup_key
+    if key not in _setup_cache:
+        _setup_cache.clear()  # one study at a time per worker: release the previous store
+        _setup_cache[key] = work.setup()
+    return _setup_cache[key]
+
+
+def run_batch(work: Work[T, R], items: list[T]) -> list[R]:
+    """A batch of items in one worker (the unit Ray schedules and retries)."""
+    state = _state_of(work)
+    return [work(state, item) for item in items]
+
+
+# ---------------------------------------------------------------- local
+_local_work: Work[Any, Any] | None = None
+
+
+def _init_local(work: Work[Any, Any]) -> None:
+    global _local_work
+    _local_work = work
+    _state_of(work)  # fail in the initializer, before any item, when the store cannot be opened
+
+
+def _run_local(item: Any) -> Any:
+    assert _local_work is not None
+    return _local_work(_state_of(_local_work), item)
+
+
+class LocalExecutor(Executor):
+    """`jobs` processes on this machine (one: in this process, no pool). `context` is the
+    multiprocessing start method's context (the runner's `pool_context`)."""
+
+    name = "local"
+
+    def __init__(self, jobs: int = 1, *, context: Any = None) -> None:
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+            raise ConfigError(f"jobs must be a whole number >= 1, got {jobs!r}")
+        self.jobs = jobs
+        self.context = context
+
+    def map(
+        self, work: Work[T, R], items: Iterable[T], *, resources: Resources = Resources()
+    ) -> Iterator[tuple[T, R]]:
+        if self.jobs == 1:
+            state = work.setup()
+            for item in items:
+                yield item, work(state, item)
+            return
+        with ProcessPoolExecutor(
+            self.jobs, mp_context=self.context, initializer=_init_local, initargs=(work,)
+        ) as pool:
+            source = iter(items)
+            pending: dict[Future[R], T] = {}
+            try:
+                while True:
+                    for item in itertools.islice(source, IN_FLIGHT_PER_WORKER * self.jobs - len(pending)):
+                        pending[pool.submit(_run_local, item)] = item
+                    if not pending:
+                        return
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        yield pending.pop(future), future.result()
+            except BaseException:  # a failing item, Ctrl-C or an abandoned iteration: start nothing new
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+
+# ---------------------------------------------------------------- ray
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "--executor ray needs Ray: pip install 'nasbench-suite[ray]' (or pip install ray)"
+        ) from None
+    return ray
+
+
+class RayExecutor(Executor):
+    """A Ray cluster: `address` of a running one ("auto", "ray://host:10001", "host:6379"), or None to
+    start a local Ray with `num_cpus` CPUs (all by default) that `close` shuts down. `batch_size` items
+    a task (None: about four batches per CPU, at most 64); a task whose worker dies is retried
+    `max_retries` times."""
+
+    name = "ray"
+
+    def __init__(
+        self,
+        *,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        batch_size: int | None = None,
+        max_retries: int = 3,
+    ) -> None:
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        ):
+            raise ConfigError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
+        if address is not None and num_cpus is not None:
+            raise ConfigError(
+                "num_cpus (--jobs) sizes a local Ray; a cluster at --address brings its own CPUs"
+            )
+        self.address = address
+        self.num_cpus = num_cpus
+        self.batch_size = batch_size
+        self.max_retries = max_retries
+        self._started = False
+
+    def _ray(self) -> Any:
+        ray = import_ray()
+        if not ray.is_initialized():
+            try:
+                ray.init(
+                    address=self.address,
+                    num_cpus=self.num_cpus,
+                    include_dashboard=False,
+                    logging_level="WARNING",
+                )
+            except (ConnectionError, ValueError, RuntimeError) as exc:
+                raise ExecutorError(
+                    f"cannot start or reach Ray at {self.address or 'a new local instance'!r}: {exc}"
+                ) from None
+            self._started = self.address is None
+        return ray
+
+    def cpus(self) -> int:
+        return max(1, int(self._ray().cluster_resources().get("CPU", 1)))
+
+    def batch_for(self, n_items: int | None, resources: Resources) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
+        if n_items is None:
+            return 16
+        slots = max(1, int(self.cpus() / max(resources.cpus, 1e-9)))
+        return max(1, min(64, math.ceil(n_items / (4 * slots))))
+
+    def map(
+        self, work: Work[T, R], items: Iterable[T], *, resources: Resources = Resources()
+    ) -> Iterator[tuple[T, R]]:
+        ray = self._ray()
+        size = self.batch_for(len(items) if isinstance(items, Sized) else None, resources)
+        task = ray.remote(run_batch).options(
+            num_cpus=resources.cpus,
+            num_gpus=resources.gpus,
+            max_retries=self.max_retries,
+            retry_exceptions=False,  # the work's own errors are answers, not failures to retry
+        )
+        work_ref = ray.put(work)
+        slots = max(1, int(self.cpus() / max(resources.cpus, 1e-9)))
+        source = iter(items)
+        pending: dict[Any, list[T]] = {}
+        try:
+            while True:
+                while len(pending) < IN_FLIGHT_PER_WORKER * slots:
+                    batch = list(itertools.islice(source, size))
+                    if not batch:
+                        break
+                    pending[task.remote(work_ref, batch)] = batch
+                if not pending:
+                    return
+                [ready], _ = ray.wait(list(pending), num_returns=1)
+                batch = pending.pop(ready)
+                yield from zip(batch, self._get(ray, ready, batch), strict=True)
+        finally:
+            for ref in pending:  # an error, Ctrl-C or an abandoned iteration: stop what is still running
+                ray.cancel(ref, force=True)
+
+    def _get(self, ray: Any, ref: Any, batch: list[Any]) -> list[Any]:
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, BaseException):
+                raise cause from None  # the work's own error (a SuiteError is one line at the CLI)
+            raise
+        except (
+            ray.exceptions.WorkerCrashedError,
+            ray.exceptions.NodeDiedError,
+            ray.exceptions.TaskUnschedulableError,
+        ) as exc:
+            raise ExecutorError(
+                f"a Ray worker died on a batch of {len(batch)} items (first {batch[0]!r}) "
+                f"{self.max_retries + 1} times ({type(exc).__name__}); finished runs are kept, rerun to continue"
+            ) from None
+
+    def close(self) -> None:
+        if self._started:
+            import_ray().shutdown()
+            self._started = False
+
+
+def _driver_path() -> list[str]:
+    import sys
+
+    return [p for p in sys.path if p and os.path.isdir(p)]
+
+
+def make_executor(
+    name: str, *, jobs: int | None = None, address: str | None = None, context: Any = None
+) -> Executor:
+    """The executor a command asked for: `local` with `jobs` processes (all cores by default), or `ray`
+    at `address` (None: a local Ray with `jobs` CPUs)."""
+    if name == "local":
+        if address is not None:
+            raise ConfigError("--address names a Ray cluster; use it with --executor ray")
+        return LocalExecutor(jobs or os.cpu_count() or 1, context=context)
+    if name == "ray":
+        return RayExecutor(address=address, num_cpus=jobs)
+    raise ConfigError(f"unknown executor {name!r}; valid: {', '.join(EXECUTORS)}")
+
+
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "ExecutorError",
+    "LocalExecutor",
+    "RayExecutor",
+    "Resources",
+    "Work",
+    "make_executor",
+    "run_batch",
+]

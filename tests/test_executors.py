@@ -1,0 +1,218 @@
+"""Executors: the local process pool and Ray give the same run files as one process, a Ray worker killed
+mid-task is retried, and the work's own errors come back as the suite's errors. One local Ray with 2 CPUs
+is shared by the module (starting Ray takes seconds)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from nasbench_suite import strategies
+from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.cli import main
+from nasbench_suite.errors import ConfigError, StoreError
+from nasbench_suite.executors import LocalExecutor, RayExecutor, make_executor
+from nasbench_suite.results import RUN_META_KEY, RUNS
+from nasbench_suite.run_tasks import TableRuns
+from nasbench_suite.runner import ComparisonSpec, run_comparison
+from nasbench_suite.store import Store
+from tests.conftest import build_tiny_store
+
+SPEC = ComparisonSpec(
+    ("random", "rea"), ("cifar100", "ImageNet16-120"), 3, Budget(BudgetKind.EVALUATIONS, 12), seed=5
+)
+TIMING = {"overhead_s", "wall_s"}  # real seconds, measured: the only fields that differ between runs
+
+
+def _contents(out: Path) -> dict[str, str]:
+    """Every run file of `out` as canonical JSON of its columns and metadata (exact: floats print as the
+    shortest repr that round-trips, NaN as NaN), without the measured real-time fields."""
+    files = {}
+    for path in sorted((out / RUNS).glob("*.parquet")):
+        table = pq.read_table(path)
+        meta = json.loads(table.schema.metadata[RUN_META_KEY])
+        columns = table.drop_columns(["overhead_s"]).to_pydict()
+        kept = {k: v for k, v in meta.items() if k not in TIMING}
+        files[path.name] = json.dumps([columns, kept], sort_keys=True)
+    return files
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    return Store(build_tiny_store(tmp_path_factory.mktemp("store") / "tiny"))
+
+
+@pytest.fixture(scope="module")
+def serial(store: Store, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("serial")
+    run_comparison(store, SPEC, out, strategies.build, jobs=1, progress=False)
+    files = _contents(out)
+    assert len(files) == 12
+    return files
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    import ray  # the dev extra installs it
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield ray
+    ray.shutdown()
+
+
+# ---------------------------------------------------------------- local
+def test_the_local_pool_writes_the_same_run_files_as_one_process(
+    store: Store, serial: dict, tmp_path: Path
+) -> None:
+    run_comparison(store, SPEC, tmp_path, strategies.build, executor=LocalExecutor(2), progress=False)
+    assert _contents(tmp_path) == serial
+
+
+@dataclass(frozen=True)
+class Square:
+    setup_key = "square"
+
+    def setup(self) -> int:
+        return os.getpid()
+
+    def __call__(self, pid: int, item: int) -> tuple[int, int]:
+        return item * item, pid
+
+
+def test_the_local_pool_takes_items_lazily() -> None:
+    pulled = []
+
+    def items():
+        for k in itertools.count():
+            pulled.append(k)
+            yield k
+
+    results = LocalExecutor(2).map(Square(), items())
+    first = dict(itertools.islice(results, 5))
+    results.close()  # abandoning the iteration cancels what is in flight
+    assert all(first[k][0] == k * k for k in first)
+    assert len(pulled) <= 5 + 2 * 2  # at most two items in flight per worker beyond those taken
+
+
+def test_executor_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="jobs must be a whole number >= 1, got 0"):
+        LocalExecutor(0)
+    with pytest.raises(ConfigError, match="unknown executor 'dask'; valid: local, ray"):
+        make_executor("dask")
+    with pytest.raises(ConfigError, match="--address names a Ray cluster"):
+        make_executor("local", address="auto")
+    with pytest.raises(ConfigError, match=r"num_cpus .* sizes a local Ray"):
+        RayExecutor(address="auto", num_cpus=4)
+
+
+def test_without_ray_the_cli_says_how_to_install_it(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    out = tmp_path / "out"
+    argv = ["compare", "--strategies", "random", "--dataset", "cifar100", "--eval-budget", "5", "--runs", "2"]
+    code = main([*argv, "--executor", "ray", "--out", str(out), "--store", str(store.path), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and "pip install 'nasbench-suite[ray]'" in err
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------- ray
+def test_ray_writes_the_same_run_files_as_one_process(
+    ray_cluster, store: Store, serial: dict, tmp_path: Path
+) -> None:
+    executor = RayExecutor(batch_size=2)
+    run_comparison(store, SPEC, tmp_path, strategies.build, executor=executor, progress=False)
+    assert _contents(tmp_path) == serial
+
+
+def test_compare_executor_ray_from_the_cli(
+    ray_cluster, store: Store, serial: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "compare",
+        "--strategies",
+        "random,rea",
+        "--dataset",
+        "cifar100,ImageNet16-120",
+        "--eval-budget",
+        "12",
+    ]
+    argv += [
+        "--runs",
+        "3",
+        "--seed",
+        "5",
+        "--executor",
+        "ray",
+        "--out",
+        str(tmp_path),
+        "--store",
+        str(store.path),
+    ]
+    assert main([*argv, "--quiet"]) == 0, capsys.readouterr().err
+    assert _contents(tmp_path) == serial
+
+
+@dataclass(frozen=True)
+class StallOnce:
+    """The strategy factory, except that the first call anywhere writes its process id to `marker` and
+    waits there to be killed."""
+
+    marker: str
+
+    def __call__(self, name: str, problem: Any, rng: Any, hparams: Any) -> Any:
+        try:
+            fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return strategies.build(name, problem, rng, hparams)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.close(fd)
+        time.sleep(120)
+        raise AssertionError("this worker should have been killed")
+
+
+def test_a_ray_worker_killed_mid_task_is_retried(
+    ray_cluster, store: Store, serial: dict, tmp_path: Path
+) -> None:
+    marker = tmp_path / "stalled-pid"
+    killed: list[int] = []
+
+    def kill_the_stalled_worker() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            text = marker.read_text() if marker.exists() else ""
+            if text.endswith("\n"):
+                killed.append(int(text))
+                os.kill(killed[0], signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_stalled_worker)
+    killer.start()
+    out = tmp_path / "out"
+    done = run_comparison(
+        store, SPEC, out, StallOnce(str(marker)), executor=RayExecutor(batch_size=3), progress=False
+    )
+    killer.join()
+    assert killed and killed[0] != os.getpid()  # a real worker process was killed
+    with pytest.raises(ProcessLookupError):
+        os.kill(killed[0], 0)
+    assert len(done) == 12 and _contents(out) == serial
+
+
+def test_a_workers_error_is_the_suites_error(ray_cluster, store: Store) -> None:
+    work = TableRuns(str(store.path), "0" * 64, SPEC, strategies.build)  # data other than the worker's
+    with pytest.raises(StoreError, match="holds other data"):
+        list(RayExecutor(batch_size=2).map(work, [("random", "cifar100", 0)]))
