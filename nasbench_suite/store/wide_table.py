@@ -6,12 +6,16 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nasbench_suite.errors import StoreError
 from nasbench_suite.space import CellSpace
 from nasbench_suite.store.format import StoreBuilder, TableSpec, sha256_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEDULED = re.compile(r"^(?P<ds>[^/]+)/(?P<metric>[a-z_]+)@(?P<epochs>\d+)(?:/(?P<seed>mean|seed\d+))?$")
 STATIC = re.compile(
@@ -39,18 +43,9 @@ SEEDLESS_12 = "12-epoch results are seed means only (NAS-Bench-201 v1.1)"
 
 
 def import_wide_table(source: Path, target: Path) -> Path:
-    import pandas as pd  # the importer is the only part of the core that needs pandas
-
-    try:
-        frame = pd.read_parquet(source)
-    except Exception as exc:
-        raise StoreError(f"cannot read the wide table {source}: {exc}") from None
-    if "arch" not in frame or "index" not in frame:
-        raise StoreError(f"{source} is not the NAS-Bench-201 wide table (needs 'index' and 'arch' columns)")
-    frame = frame.sort_values("index").reset_index(drop=True)
-    if not np.array_equal(frame["index"].to_numpy(), np.arange(len(frame))):
-        raise StoreError(f"{source}: the 'index' column must hold 0..n-1 once each")
-
+    """Import the wide table at `source` into a store at `target`: read and check it, then add its
+    per-schedule tables, its static per-arch tables and its arch flags, naming every column left out."""
+    frame = _read_frame(source)
     space = CellSpace.nb201()
     ops = np.array([space.parse(s).ops for s in frame["arch"]], dtype=np.int8)
     builder = StoreBuilder(
@@ -68,15 +63,42 @@ def import_wide_table(source: Path, target: Path) -> Path:
             ],
         },
     )
-
-    scheduled: dict[tuple[str, str, int], dict[str, str]] = defaultdict(dict)
     used = {"index", "arch"}
+    used |= _add_scheduled(builder, frame)
+    used |= _add_static(builder, frame)
+    for column, name in ARCH_FLAGS.items():
+        if column in frame:
+            builder.add(TableSpec(None, name, source=column), frame[column].to_numpy(dtype=np.float64))
+            used.add(column)
+    ignored = [c for c in frame.columns if c not in used]
+    if ignored:
+        builder.provenance["ignored_columns"] = ignored
+    return builder.write(target)
+
+
+def _read_frame(source: Path) -> pd.DataFrame:
+    """The wide table sorted by benchmark index, checked to hold every index 0..n-1 once."""
+    import pandas as pd  # the importer is the only part of the core that needs pandas
+
+    try:
+        frame = pd.read_parquet(source)
+    except Exception as exc:
+        raise StoreError(f"cannot read the wide table {source}: {exc}") from None
+    if "arch" not in frame or "index" not in frame:
+        raise StoreError(f"{source} is not the NAS-Bench-201 wide table (needs 'index' and 'arch' columns)")
+    frame = frame.sort_values("index").reset_index(drop=True)
+    if not np.array_equal(frame["index"].to_numpy(), np.arange(len(frame))):
+        raise StoreError(f"{source}: the 'index' column must hold 0..n-1 once each")
+    return frame
+
+
+def _add_scheduled(builder: StoreBuilder, frame: pd.DataFrame) -> set[str]:
+    """One table per (dataset, metric, schedule) with its seeds and mean (computed where the table lacks
+    one, and said so); 12-epoch training times derived from the 200-epoch ones. Returns the columns used."""
+    scheduled: dict[tuple[str, str, int], dict[str, str]] = defaultdict(dict)
     for column in frame.columns:
         if m := SCHEDULED.match(column):
-            key = (m["ds"], m["metric"], int(m["epochs"]))
-            scheduled[key][m["seed"] or "mean"] = column
-            used.add(column)
-
+            scheduled[(m["ds"], m["metric"], int(m["epochs"]))][m["seed"] or "mean"] = column
     n = len(frame)
     for (dataset, metric, epochs), columns in sorted(scheduled.items()):
         seeds = tuple(sorted(int(s.removeprefix("seed")) for s in columns if s != "mean"))
@@ -99,7 +121,12 @@ def import_wide_table(source: Path, target: Path) -> Path:
             builder.add(
                 TableSpec(dataset, metric, 12, (), (12,), f"{source} * 12 / 200"), values * (12 / 200)
             )
+    return {column for columns in scheduled.values() for column in columns.values()}
 
+
+def _add_static(builder: StoreBuilder, frame: pd.DataFrame) -> set[str]:
+    """Per-arch metrics without a schedule (FLOPs, parameters, latencies, zero-cost scores); cifar10 and
+    cifar10-valid share theirs. Returns the columns used."""
     statics: list[tuple[str, str, str]] = []  # (dataset, metric, column)
     for column in frame.columns:
         if m := STATIC.match(column):
@@ -108,9 +135,6 @@ def import_wide_table(source: Path, target: Path) -> Path:
             statics.append(("cifar10-valid", f"hw_latency_ms/{m['device']}", column))
         elif m := ZERO_COST.match(column):
             statics.append((m["ds"], f"zc_{m['proxy']}", column))
-        else:
-            continue
-        used.add(column)
     have = {(d, m) for d, m, _ in statics}
     for dataset, metric, column in statics:
         values = frame[column].to_numpy(dtype=np.float64)
@@ -119,12 +143,4 @@ def import_wide_table(source: Path, target: Path) -> Path:
         twin = {"cifar10-valid": "cifar10", "cifar10": "cifar10-valid"}.get(dataset)
         if twin and (twin, metric) not in have:
             builder.add(TableSpec(twin, metric, source=f"{column} (same network as {dataset})"), values)
-
-    for column, name in ARCH_FLAGS.items():
-        if column in frame:
-            builder.add(TableSpec(None, name, source=column), frame[column].to_numpy(dtype=np.float64))
-            used.add(column)
-    ignored = [c for c in frame.columns if c not in used]
-    if ignored:
-        builder.provenance["ignored_columns"] = ignored
-    return builder.write(target)
+    return {column for _, _, column in statics}
