@@ -6,10 +6,13 @@ Each strategy is one module that registers itself; `registry.build(name, problem
 from nasbench_suite.strategies import (  # noqa: F401 - importing a module registers its strategies
     bananas,
     bohb,
+    controller_ppo,
+    controller_reinforce,
     gp_bo,
     hardware_aware,
     hyperband,
     local_search,
+    metaqnn,
     optuna_adapter,
     random_search,
     regularized_evolution,
