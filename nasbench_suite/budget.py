@@ -20,6 +20,7 @@ Every oracle asks this module, and only this module, whether a request fits:
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -46,6 +47,8 @@ class Budget:
     def __post_init__(self) -> None:
         if not isinstance(self.kind, BudgetKind):
             raise ConfigError(f"budget kind must be one of {', '.join(BudgetKind)}, got {self.kind!r}")
+        if isinstance(self.limit, bool) or not isinstance(self.limit, numbers.Real):
+            raise ConfigError(f"a {self.kind} budget must be a number, got {self.limit!r}")
         if not self.limit > 0 or self.limit != self.limit or self.limit == float("inf"):
             raise ConfigError(f"a {self.kind} budget must be a positive finite number, got {self.limit!r}")
 

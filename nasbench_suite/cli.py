@@ -186,6 +186,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from nasbench_suite import strategies
     from nasbench_suite.oracle import TabularOracle
+    from nasbench_suite.preflight import LARGE_GRID, budget_warning, check_budget_fits, estimate
     from nasbench_suite.runner import ComparisonSpec, run_comparison
 
     store = _open_store(args)
@@ -237,12 +238,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
         for name in spec.strategies:
             strategies.check_hyperparameters(name, oracle.problem, hparams.get(name))
+        check_budget_fits(oracle)
+        if (note := budget_warning(oracle)) is not None:
+            print(f"warning: {note}", file=sys.stderr)
         if oracle.problem.default_fidelity in oracle.noise_fallback_fidelities():
             print(
                 f"warning: the store has only seed means for {dataset} at {spec.schedule} epochs; noise 'random' "
                 "falls back to the mean there (recorded in the run metadata and the report)",
                 file=sys.stderr,
             )
+    if len(spec.strategies) * len(spec.datasets) * spec.runs > LARGE_GRID:
+        jobs = args.jobs or os.cpu_count() or 1
+        print(f"nasbench-suite: {estimate(store, spec, strategies.build, jobs)}", file=sys.stderr, flush=True)
     try:
         done = run_comparison(
             store, spec, out, strategies.build, jobs=args.jobs, progress=not args.quiet, executor=executor

@@ -8,6 +8,7 @@ later node through one op, and a node sums its inputs.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,6 +17,7 @@ import numpy as np
 
 from nasbench_suite.errors import InvalidArchError
 
+_DIGITS = re.compile(r"[0-9]+")
 NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 ZERO_OP = "none"
 IDENTITY_OP = "skip_connect"
@@ -104,7 +106,7 @@ class CellSpace:
             seen: dict[int, int] = {}
             for token in node[1:-1].split("|"):
                 op, sep, src = token.partition("~")
-                if not sep or not src.isdigit():
+                if not sep or not _DIGITS.fullmatch(src):  # [0-9] only: str.isdigit takes '²' and '٣'
                     raise InvalidArchError(f"malformed arch string {text!r}: edge {token!r} is not 'op~i'")
                 if op not in self._op_index:
                     raise InvalidArchError(
@@ -126,6 +128,10 @@ class CellSpace:
     def validate(self, arch: Arch) -> None:
         if not isinstance(arch, Arch):
             raise InvalidArchError(f"expected an Arch, got {type(arch).__name__}")
+        if not isinstance(arch.ops, tuple) or not all(
+            isinstance(o, (int, np.integer)) and not isinstance(o, (bool, np.bool_)) for o in arch.ops
+        ):  # 1.0 or True are refused, not coerced to an op
+            raise InvalidArchError(f"arch ops must be a tuple of whole numbers, got {arch.ops!r}")
         if len(arch.ops) != self.n_edges or not all(0 <= o < self.n_ops for o in arch.ops):
             raise InvalidArchError(
                 f"arch {arch.ops} does not fit this space: needs {self.n_edges} op indices in 0..{self.n_ops - 1}"

@@ -60,10 +60,9 @@ class Table:
             return 0
         if not self.spec.scheduled:
             raise UnknownNameError(f"{self.describe()} has no per-seed values; use seed 'mean'")
-        try:
-            number = int(seed)
-        except (TypeError, ValueError):
-            raise unknown("seed", seed, ["mean", "random", *self.spec.seeds]) from None
+        if not _is_whole(seed):  # 7.9, True or "7" are refused, not coerced to a seed
+            raise unknown("seed", seed, ["mean", "random", *self.spec.seeds])
+        number = int(seed)
         if number not in self._slot_of_seed:
             raise unknown("seed", seed, ["mean", "random", *self.spec.seeds], self.describe())
         return self._slot_of_seed[number]
@@ -84,6 +83,8 @@ class Table:
     def draw(self, indices: np.ndarray, epoch: int | None, rng: np.random.Generator) -> np.ndarray:
         """One uniformly drawn existing seed's value per arch; archs without per-seed values give NaN."""
         per_seed = self.seed_values(epoch)[indices]
+        if per_seed.shape[1] == 0:  # a table of seed means only: nothing to draw from
+            return np.full(len(indices), np.nan)
         present = ~np.isnan(per_seed)
         counts = present.sum(axis=1)
         pick = np.floor(rng.random(len(indices)) * np.maximum(counts, 1)).astype(np.int64)
@@ -220,7 +221,7 @@ class Store:
     # ---------------------------------------------------------------- archs
     def index(self, arch: ArchRef) -> int:
         """The benchmark index of an arch, its official string, or an index (checked)."""
-        if isinstance(arch, (int, np.integer)):
+        if _is_whole(arch):
             if not 0 <= arch < self.n_archs:
                 raise UnknownNameError(f"arch index {arch} out of range; valid: 0..{self.n_archs - 1}")
             return int(arch)
@@ -288,7 +289,10 @@ class Store:
     ) -> np.ndarray:
         """Vectorized `query` over benchmark indices; raises if any value is missing."""
         table = self.table(dataset, metric, epochs)
-        indices = np.asarray(indices, dtype=np.int64)
+        given = np.asarray(indices)
+        if given.size and given.dtype.kind not in "iu":  # floats and bools are refused, not truncated
+            raise UnknownNameError(f"arch indices must be whole numbers, got an array of {given.dtype}")
+        indices = given.astype(np.int64)
         if indices.size and (indices.min() < 0 or indices.max() >= self.n_archs):
             raise UnknownNameError(f"arch indices must be in 0..{self.n_archs - 1}")
         slot = table.slot(seed)
@@ -316,6 +320,11 @@ class Store:
                 f"the store has no value of {what} for arch {index}; seeds it has there: {have}"
             )
         return StoreError(f"the store has no value of {what} for arch {index}")
+
+
+def _is_whole(value: object) -> bool:
+    """An int or numpy integer, and not a bool (True is not arch 1 or seed 1)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _ranges(points: Sequence[int]) -> list[str]:

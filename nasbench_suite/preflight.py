@@ -1,0 +1,117 @@
+"""Checks a comparison gets before anything runs or is written.
+
+- `check_budget_fits`: a budget that cannot fit one evaluation of the chosen schedule would give a table
+  of NaN with exit status 0; it is an error naming the cheapest evaluation's cost instead.
+  `budget_warning`: one that fits the cheapest but not the dearest evaluation (a run may end empty).
+- `estimate`: a grid larger than `LARGE_GRID` runs is announced with its estimated time, disk and
+  memory, measured on one run of each strategy (run 0 on the first dataset, nothing written), before the
+  runner starts submitting it lazily.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from nasbench_suite.budget import BudgetKind, Spent
+from nasbench_suite.errors import ConfigError
+from nasbench_suite.oracle import TabularOracle
+from nasbench_suite.results import encode_run
+from nasbench_suite.runner import ComparisonSpec, StrategyFactory, run_one
+from nasbench_suite.store import Store
+
+LARGE_GRID = 100_000  # runs; above this the CLI prints the estimate first
+# what the driver keeps per finished run (its RunResult in the returned list, the cell in the done set)
+DRIVER_BYTES_PER_RUN = 400
+
+
+def check_budget_fits(oracle: TabularOracle) -> None:
+    """ConfigError unless the oracle's budget fits one evaluation of its default fidelity (the full
+    schedule) on at least one arch, by the budget's own overshoot rule."""
+    fidelity, budget = oracle.problem.default_fidelity, oracle.budget
+    costs = oracle.cost.training_all(fidelity)
+    index = int(np.nanargmin(costs))
+    cost = float(costs[index])
+    if Spent.fits(budget, cost, fidelity.epoch, 0.0, 0, 0):
+        return
+    cheapest = {
+        BudgetKind.SECONDS: f"costs {cost:.6g} simulated seconds (arch {index})",
+        BudgetKind.EPOCHS: f"trains {fidelity.epoch} epochs",
+        BudgetKind.EVALUATIONS: "is 1 evaluation",
+    }[budget.kind]
+    raise ConfigError(
+        f"a budget of {budget} cannot fit one evaluation at {fidelity.schedule} epochs on {oracle.dataset}: "
+        f"the cheapest {cheapest}; raise the budget or choose a shorter --epochs"
+    )
+
+
+def budget_warning(oracle: TabularOracle) -> str | None:
+    """A warning when the budget fits the cheapest evaluation but not every one: a run whose first
+    proposal does not fit ends with no evaluation (a NaN row in the report)."""
+    fidelity, budget = oracle.problem.default_fidelity, oracle.budget
+    costs = oracle.cost.training_all(fidelity)
+    index = int(np.nanargmax(costs))
+    if Spent.fits(budget, float(costs[index]), fidelity.epoch, 0.0, 0, 0):
+        return None
+    return (
+        f"a budget of {budget} does not fit every evaluation at {fidelity.schedule} epochs on "
+        f"{oracle.dataset} (they cost {np.nanmin(costs):.6g} to {costs[index]:.6g} simulated seconds): a run "
+        "whose first proposal does not fit ends with no evaluation"
+    )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a grid will take, scaled from one measured run of each strategy."""
+
+    runs: int
+    cpu_s: float
+    jobs: int
+    disk_bytes: float
+    memory_bytes: float
+
+    def __str__(self) -> str:
+        return (
+            f"large grid: {self.runs} runs; estimated from one run of each strategy: "
+            f"{_duration(self.cpu_s)} of CPU ({_duration(self.cpu_s / self.jobs)} on {self.jobs} processes), "
+            f"{_size(self.disk_bytes)} of run files, about {_size(self.memory_bytes)} of memory in this "
+            "process by the end; runs are submitted lazily, a few per process at a time"
+        )
+
+
+def estimate(store: Store, spec: ComparisonSpec, factory: StrategyFactory, jobs: int) -> Estimate:
+    """Time one run of each strategy (run 0, first dataset; nothing written) and scale to the grid."""
+    runs = len(spec.strategies) * len(spec.datasets) * spec.runs
+    seconds, size = [], []
+    for name in spec.strategies:
+        started = time.perf_counter()
+        columns, meta = run_one(store, spec, name, spec.datasets[0], 0, factory)
+        seconds.append(time.perf_counter() - started)
+        size.append(len(encode_run(columns, meta)))
+    per_strategy = runs / len(spec.strategies)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    return Estimate(
+        runs,
+        cpu_s=sum(seconds) * per_strategy,
+        jobs=jobs,
+        disk_bytes=sum(size) * per_strategy,
+        memory_bytes=peak + runs * DRIVER_BYTES_PER_RUN,
+    )
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{math.ceil(n)} B"
