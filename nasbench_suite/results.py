@@ -65,19 +65,24 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def write_run(path: Path, columns: Mapping[str, Iterable[Any]], meta: Mapping[str, Any]) -> None:
-    atomic_write_bytes(path, encode_run(columns, meta))
+def write_run(
+    path: Path, columns: Mapping[str, Iterable[Any]], meta: Mapping[str, Any], extra: Sequence[str] = ()
+) -> None:
+    atomic_write_bytes(path, encode_run(columns, meta, extra))
 
 
-def encode_run(columns: Mapping[str, Iterable[Any]], meta: Mapping[str, Any]) -> bytes:
-    """A run file's bytes (workers encode, the driver writes them with `atomic_write_bytes`)."""
+def encode_run(
+    columns: Mapping[str, Iterable[Any]], meta: Mapping[str, Any], extra: Sequence[str] = ()
+) -> bytes:
+    """A run file's bytes (workers encode, the driver writes them with `atomic_write_bytes`); `extra`
+    names columns written after the standard ones (one-shot runs add `table_equiv_s`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.table(
         {
             name: list(columns[name]) if not hasattr(columns[name], "__array__") else columns[name]
-            for name in COLUMNS
+            for name in (*COLUMNS, *extra)
         }
     )
     table = table.replace_schema_metadata({RUN_META_KEY: json.dumps(meta).encode()})
