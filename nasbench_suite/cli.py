@@ -22,8 +22,7 @@ from nasbench_suite.cli_types import integer, number, parse_integer
 from nasbench_suite.errors import ConfigError, SuiteError
 from nasbench_suite.run_files import ResultsWarning
 
-DEFAULT_STORE = "data/store"
-STORE_ENV = "NASBENCH_SUITE_STORE"
+from nasbench_suite.store.locate import DEFAULT_STORE, STORE_ENV, import_target, locate_store
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _store_path(args: argparse.Namespace) -> Path:
-    return Path(args.store or os.environ.get(STORE_ENV) or DEFAULT_STORE)
+    return locate_store(args.store)
 
 
 def _open_store(args: argparse.Namespace):
@@ -51,7 +50,7 @@ def cmd_data_import(args: argparse.Namespace) -> int:
     source = Path(args.source)
     if not source.exists():
         raise ConfigError(f"benchmark source {source} does not exist")
-    path = import_source(source, _store_path(args))
+    path = import_source(source, import_target(args.store))
     store = Store(path)
     print(
         f"imported {source} into {path}: {store.n_archs} archs, {len(store.specs())} tables, checksum {store.checksum[:12]}"
@@ -444,7 +443,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nasbench-suite", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"nasbench-suite {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    store_help = f"benchmark store directory (default: ${STORE_ENV} or {DEFAULT_STORE})"
+    store_help = (
+        f"benchmark store directory (default: ${STORE_ENV}, else {DEFAULT_STORE} in the working directory, "
+        "else in the suite's source tree)"
+    )
 
     data = sub.add_parser("data", help="import and inspect benchmark data")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)

@@ -57,9 +57,12 @@ def is_builtin(name: str) -> bool:
 
 def modules_of(names: Sequence[str]) -> tuple[str, ...]:
     """What another process must import to build strategies `names`: for each one from outside the suite
-    its module's name, or its file for a module loaded from a file; in order, without repeats."""
+    its module's name, or its file for a module loaded from a file; in order, without repeats. A class
+    defined in a script or notebook (`__main__`) is not importable elsewhere: it runs in this process or
+    in forked workers only, and a resume must define it again."""
     found: dict[str, None] = {}
     for name in names:
-        if not is_builtin(name):
-            found[normalize(source_of(strategy_class(name).__module__))] = None
+        module = strategy_class(name).__module__
+        if not is_builtin(name) and module != "__main__":
+            found[normalize(source_of(module))] = None
     return tuple(found)
