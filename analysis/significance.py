@@ -223,10 +223,14 @@ def _statement(dataset: str, c: PairComparison) -> Statement:
         f"p {format_p(c.p_holm)} after Holm, A12 = {c.a12:.2f}, {c.mean_diff:+.2f} points, "
         f"{c.ci.confidence:.0%} CI [{c.ci.low:.2f}, {c.ci.high:.2f}]; {_pairing(c)}"
     )
-    if c.verdict is Verdict.A_BETTER:
+    if c.verdict is Verdict.A_BETTER and c.ci.low > 0:
         text = f"{a} beats {b} on {report} test accuracy ({numbers})"
-        if c.mean_diff < 0:
-            text += "; the mean difference points the other way (the test compares ranks, not means)"
+    elif c.verdict is Verdict.A_BETTER:
+        direction = "points the other way" if c.mean_diff < 0 else "is not resolved: its CI includes 0"
+        text = (
+            f"the {c.test} test ranks {a} above {b} on {report} test accuracy ({numbers}), but the mean "
+            f"difference {direction}: the test compares distributions (ranks), not means"
+        )
     else:
         text = f"no significant difference between {a} and {b} on {report} test accuracy ({numbers})"
     return Statement(dataset, report, c, text)

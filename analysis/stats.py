@@ -11,6 +11,17 @@ run ids are the same set (they are matched by id); without, when the arrays have
 is run i on both sides). In a results directory run r of every strategy uses the same seeds, so paired
 runs differ only in the strategy.
 
+Which library does what (hand-written code only where no maintained library does the job):
+
+- scipy.stats: Wilcoxon signed-rank (`wilcoxon`), Mann-Whitney U (`mannwhitneyu`, whose U gives A12),
+  Friedman (`friedmanchisquare`), the percentile bootstrap (`bootstrap`), the studentized range behind
+  the Nemenyi critical value (`studentized_range`), ranks (`rankdata`);
+- statsmodels: Holm's correction (`stats.multitest.multipletests(method="holm")`);
+- scikit-posthocs: the Nemenyi post-hoc p-values after a Friedman test (`posthoc_nemenyi_friedman`);
+- hand-written, because no maintained library computes them from these inputs: the matched-pairs
+  rank-biserial correlation (Kerby 2014), the Iman-Davenport F from a Friedman chi-square, the groups
+  of a CD diagram, and the Friedman test's smallest attainable p (its low-power caveat).
+
 What is here, with the choice behind each:
 
 - `compare_pair`: Wilcoxon signed-rank on paired runs (differences of zero dropped, scipy's
@@ -26,7 +37,8 @@ What is here, with the choice behind each:
 - `friedman_test`: Friedman test across tasks over per-task mean scores (blocks = tasks), average
   ranks (1 = best) and the Iman-Davenport F; with few tasks its power is low (see its caveats).
 - `nemenyi_cd` / `cd_diagram`: Nemenyi critical difference, CD = q_alpha sqrt(k (k + 1) / (6 N))
-  (Demsar 2006), and the groups of strategies a CD diagram joins with a bar.
+  (Demsar 2006), and the groups of strategies a CD diagram joins with a bar; `nemenyi_pairwise`: the
+  post-hoc p-value of every pair.
 """
 
 from __future__ import annotations
@@ -42,7 +54,8 @@ from scipy import stats as sps
 from nasbench_suite.errors import ConfigError
 
 # Demsar (2006), Table 5(a): critical values q_alpha of the two-tailed Nemenyi test (the studentized
-# range statistic at infinite degrees of freedom divided by sqrt 2), for k = 2..10 classifiers.
+# range statistic at infinite degrees of freedom divided by sqrt 2), for k = 2..10 classifiers; the
+# published reference that `nemenyi_q` (computed by scipy) is tested against.
 NEMENYI_Q: dict[float, tuple[float, ...]] = {
     0.05: (1.960, 2.343, 2.569, 2.728, 2.850, 2.949, 3.031, 3.102, 3.164),
     0.10: (1.645, 2.052, 2.291, 2.459, 2.589, 2.693, 2.780, 2.855, 2.920),
@@ -191,31 +204,28 @@ def _check_alpha(alpha: float) -> float:
 
 
 def holm(p_values: object) -> np.ndarray:
-    """Holm's step-down adjusted p-values, in the input order (Holm 1979).
+    """Holm's step-down adjusted p-values, in the input order (Holm 1979; statsmodels' `multipletests`).
 
     Sorted ascending, p_(i) becomes max_{j <= i} min(1, (m - j + 1) p_(j)); reject where it is < alpha.
     """
+    from statsmodels.stats.multitest import multipletests
+
     p = np.asarray(p_values, dtype=np.float64)
     if p.ndim != 1 or ((p < 0) | (p > 1) | np.isnan(p)).any():
         raise ConfigError(f"p_values must be a 1-d array of probabilities in [0, 1], got {p!r}")
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    stepped = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    adjusted = np.empty(m)
-    adjusted[order] = stepped
-    return adjusted
+    if p.size == 0:
+        return p.copy()
+    return np.asarray(multipletests(p, method="holm")[1], dtype=np.float64)
 
 
 def a12(a: object, b: object) -> float:
     """Vargha-Delaney A12 = P(A > B) + P(A = B) / 2 over all pairs (one run of each side).
 
-    Computed from mid-ranks of the pooled sample: A12 = (R_a / m - (m + 1) / 2) / n (Vargha & Delaney
-    2000, eq. 14), which equals U_a / (m n) of the Mann-Whitney test.
+    A12 = U_a / (m n) with U_a the Mann-Whitney statistic of a (scipy; Vargha & Delaney 2000, eq. 14).
     """
     x, y = _sample(a, "a"), _sample(b, "b")
-    m, n = x.size, y.size
-    ranks = sps.rankdata(np.concatenate([x, y]))
-    return float((ranks[:m].sum() / m - (m + 1) / 2) / n)
+    u = sps.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic").statistic  # U of x
+    return float(u / (x.size * y.size))
 
 
 def cliffs_delta(a: object, b: object) -> float:
@@ -235,16 +245,6 @@ def _matched_pairs_rank_biserial(d: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------------
 # bootstrap
 # ---------------------------------------------------------------------------------------------------
-
-_CHUNK = 2000
-
-
-def _resampled_means(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    out = np.empty(n_resamples)
-    for start in range(0, n_resamples, _CHUNK):
-        stop = min(start + _CHUNK, n_resamples)
-        out[start:stop] = x[rng.integers(0, x.size, size=(stop - start, x.size))].mean(axis=1)
-    return out
 
 
 def bootstrap_mean_diff(
@@ -269,15 +269,32 @@ def bootstrap_mean_diff(
     if not 0.0 < confidence < 1.0:
         raise ConfigError(f"confidence must lie in (0, 1), got {confidence!r}")
     x, y = _sample(a, "a"), _sample(b, "b")
-    if paired:
-        if x.size != y.size:
-            raise ConfigError(f"paired samples must have equal lengths, got {x.size} and {y.size}")
-        diffs = _resampled_means(x - y, n_resamples, rng)
-    else:
-        diffs = _resampled_means(x, n_resamples, rng) - _resampled_means(y, n_resamples, rng)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(diffs, [tail, 1.0 - tail])
+    if paired and x.size != y.size:
+        raise ConfigError(f"paired samples must have equal lengths, got {x.size} and {y.size}")
+    constant = (x - y == (x - y)[0]).all() if paired else (x == x[0]).all() and (y == y[0]).all()
+    if constant:  # no spread: every resample is the estimate (scipy would warn of a degenerate sample)
+        d = float(x.mean() - y.mean())
+        return BootstrapCI(d, d, d, confidence, n_resamples, paired)
+    res = sps.bootstrap(
+        (x - y,) if paired else (x, y),
+        _mean if paired else _mean_difference,
+        n_resamples=n_resamples,
+        vectorized=True,
+        paired=False,
+        confidence_level=confidence,
+        method="percentile",
+        rng=rng,
+    )
+    low, high = res.confidence_interval
     return BootstrapCI(float(x.mean() - y.mean()), float(low), float(high), confidence, n_resamples, paired)
+
+
+def _mean(d: np.ndarray, axis: int = -1) -> np.ndarray:
+    return d.mean(axis=axis)
+
+
+def _mean_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return x.mean(axis=axis) - y.mean(axis=axis)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -471,13 +488,11 @@ def iman_davenport(chi2: float, n_tasks: int, k: int) -> float:
 
 
 def nemenyi_q(k: int, alpha: float = 0.05) -> float:
-    """Critical value q_alpha of the Nemenyi test for k strategies: Demsar's Table 5(a) for k <= 10 and
-    alpha in {0.05, 0.10}; otherwise the studentized range quantile at infinite df over sqrt 2."""
+    """Critical value q_alpha of the Nemenyi test for k strategies: the studentized range quantile at
+    infinite df over sqrt 2 (scipy; Demsar's Table 5(a), `NEMENYI_Q`, rounds it to 3 decimals)."""
     alpha = _check_alpha(alpha)
     if not (isinstance(k, int | np.integer) and k >= 2):
         raise ConfigError(f"the Nemenyi test needs k >= 2 strategies, got {k!r}")
-    if alpha in NEMENYI_Q and k <= 10:
-        return NEMENYI_Q[alpha][k - 2]
     return float(sps.studentized_range.ppf(1.0 - alpha, k, np.inf) / np.sqrt(2.0))
 
 
@@ -504,3 +519,13 @@ def cd_diagram(scores: Mapping[str, np.ndarray], *, alpha: float = 0.05) -> CDDi
             groups.append(names[i:end])
             last_end = end
     return CDDiagram(names, tuple(values.tolist()), cd, alpha, n_tasks, tuple(groups))
+
+
+def nemenyi_pairwise(scores: Mapping[str, np.ndarray]) -> dict[tuple[str, str], float]:
+    """Nemenyi post-hoc p-values of every pair after a Friedman test over per-task mean scores
+    (scikit-posthocs' `posthoc_nemenyi_friedman`; blocks = tasks), keyed (a, b) in the order of `scores`."""
+    import scikit_posthocs as sp
+
+    names, means = _task_means(scores)
+    table = np.asarray(sp.posthoc_nemenyi_friedman(means), dtype=np.float64)
+    return {(names[i], names[j]): float(table[i, j]) for i, j in itertools.combinations(range(len(names)), 2)}
