@@ -62,21 +62,25 @@ def add_compare_arguments(c: argparse.ArgumentParser) -> None:
     add_data_arguments(g)
 
 
+DATASET_HELP = "cifar10-valid, cifar100 or ImageNet16-120 (default cifar10-valid)"
+SEED_HELP = "seed of the arch choice, data subset and training (default 0)"
+
+
 def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     v = sub.add_parser("validate", help="check the table against live training")
     vsub = v.add_subparsers(dest="validate_command", required=True, parser_class=parser_class)
 
     live = vsub.add_parser("live", help="train K in-table archs briefly; rank-correlate with the table")
     live.add_argument(
-        "--archs", type=integer, default=20, help="architectures, spread over the accuracy range"
+        "--archs", type=integer, default=20, help="architectures, spread over the accuracy range (default 20)"
     )
-    live.add_argument("--dataset", default="cifar10-valid")
+    live.add_argument("--dataset", default="cifar10-valid", help=DATASET_HELP)
     live.add_argument(
         "--profile",
         choices=["cpu", "gpu"],
         default="cpu",
         help="cpu: small network, subset, few epochs, vs the 200-epoch table; gpu: the real 12-epoch "
-        "schedule at full scale vs the table's 12-epoch accuracies",
+        "schedule at full scale vs the table's 12-epoch accuracies (default cpu)",
     )
     add_scale_arguments(live)
     live.add_argument("--epochs", type=integer, help="schedule length (cpu profile default 4, gpu 12)")
@@ -84,8 +88,10 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     live.add_argument(
         "--jobs", type=integer, default=2, help="parallel CPU trainings, one thread each (default 2)"
     )
-    live.add_argument("--seed", type=integer, default=0)
-    live.add_argument("--out", default="results/validate-live")
+    live.add_argument("--seed", type=integer, default=0, help=SEED_HELP)
+    live.add_argument(
+        "--out", default="results/validate-live", help="where results go (default results/validate-live)"
+    )
     live.add_argument("--store", help=store_help)
     live.set_defaults(func=cmd_validate_live)
 
@@ -93,16 +99,27 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     pipe.add_argument(
         "--strategy", default="rea", help="strategy that searches the table (default rea; see `strategies`)"
     )
-    pipe.add_argument("--dataset", default="cifar10-valid")
+    pipe.add_argument("--dataset", default="cifar10-valid", help=DATASET_HELP)
     pipe.add_argument("--time-budget", type=number, default=12000.0, help="simulated seconds (default 12000)")
     pipe.add_argument("--seeds", type=integer, default=2, help="live trainings per arch (default 2)")
     add_scale_arguments(pipe)
     pipe.add_argument("--epochs", type=integer, help="schedule length (default 4 on CPU)")
-    pipe.add_argument("--profile", choices=["cpu", "gpu"], default="cpu")
+    pipe.add_argument(
+        "--profile",
+        choices=["cpu", "gpu"],
+        default="cpu",
+        help="cpu: small network and subset; gpu: NAS-Bench-201's scale (default cpu)",
+    )
     add_data_arguments(pipe)
-    pipe.add_argument("--jobs", type=integer, default=2)
-    pipe.add_argument("--seed", type=integer, default=0)
-    pipe.add_argument("--out", default="results/validate-pipeline")
+    pipe.add_argument(
+        "--jobs", type=integer, default=2, help="parallel CPU trainings, one thread each (default 2)"
+    )
+    pipe.add_argument("--seed", type=integer, default=0, help=SEED_HELP)
+    pipe.add_argument(
+        "--out",
+        default="results/validate-pipeline",
+        help="where results go (default results/validate-pipeline)",
+    )
     pipe.add_argument("--store", help=store_help)
     from nasbench_suite.cli import _add_strategy_module  # the CLI is fully imported when it builds its parser
 
@@ -114,8 +131,12 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     prox.add_argument("--batch", type=integer, default=64, help="minibatch size (default 64)")
     prox.add_argument("--proxies", help="comma-separated subset of the proxies (default all)")
     add_data_arguments(prox, device=False)  # proxies score on the CPU
-    prox.add_argument("--seed", type=integer, default=0)
-    prox.add_argument("--out", default="results/validate-proxies")
+    prox.add_argument("--seed", type=integer, default=0, help=SEED_HELP)
+    prox.add_argument(
+        "--out",
+        default="results/validate-proxies",
+        help="where results go (default results/validate-proxies)",
+    )
     prox.add_argument("--store", help=store_help)
     prox.set_defaults(func=cmd_validate_proxies)
 

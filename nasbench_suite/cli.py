@@ -102,9 +102,19 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ query
+def _metric_with_schedule(metric: str) -> None:
+    """`test_acc@200` is how `data info` lists a table; the query takes its parts as two options."""
+    name, at, epochs = metric.partition("@")
+    if at and name and epochs.isascii() and epochs.isdigit():
+        raise ConfigError(
+            f"--metric takes the metric alone, got {metric!r}; did you mean --metric {name} --epochs {epochs}?"
+        )
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     import numpy as np
 
+    _metric_with_schedule(args.metric)
     store = _open_store(args)
     arch = args.arch if args.arch is not None else args.index
     seed: str | int | None = args.seed
@@ -439,8 +449,33 @@ def _add_strategy_module(p: argparse.ArgumentParser) -> None:
     )
 
 
+DESCRIPTION = """\
+Compare neural architecture search strategies on NAS-Bench-201 under equal, simulated budgets: import
+the benchmark table once, run a comparison (resumable), then report it as a table, significance tests
+or an HTML page."""
+
+EPILOG = """\
+examples:
+  nasbench-suite data import ../shared/nasbench201 --store data/store
+  nasbench-suite compare --strategies random,rea --dataset cifar10-valid --time-budget 12000 \\
+      --runs 100 --out results/rs-vs-rea
+  nasbench-suite report results/rs-vs-rea --significance
+  nasbench-suite report results/rs-vs-rea --html
+  nasbench-suite compare --strategies hillclimb,rea --strategy-module my_strategies.py ...
+  nasbench-suite check-strategy hillclimb --strategy-module my_strategies.py
+  nasbench-suite query --index 6111 --dataset cifar10 --metric test_acc --epochs 200
+
+The store is found by --store, else $NASBENCH_SUITE_STORE, else data/store in the working directory or
+in the suite's checkout. `nasbench-suite COMMAND --help` describes each command."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="nasbench-suite", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _Parser(
+        prog="nasbench-suite",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"nasbench-suite {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     store_help = (
@@ -453,8 +488,15 @@ def build_parser() -> argparse.ArgumentParser:
     imp = data_sub.add_parser(
         "import", help="import the wide table, a NATS-Bench archive or a NAS-Bench-201 .pth"
     )
-    imp.add_argument("source")
-    imp.add_argument("--store", help=store_help)
+    imp.add_argument(
+        "source",
+        help="the wide table nb201_tabular.parquet (or the directory holding it, e.g. ../shared/nasbench201), "
+        "a NATS-Bench topology archive directory, or a NAS-Bench-201 .pth file",
+    )
+    imp.add_argument(
+        "--store",
+        help=f"directory to import into (default: ${STORE_ENV}, else {DEFAULT_STORE} in the working directory)",
+    )
     imp.set_defaults(func=cmd_data_import)
     info = data_sub.add_parser("info", help="what the store holds")
     info.add_argument("--store", help=store_help)
@@ -469,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     which = q.add_mutually_exclusive_group(required=True)
     which.add_argument("--arch", help="official arch string")
     which.add_argument("--index", type=integer, help="benchmark index")
-    q.add_argument("--dataset", required=True)
+    q.add_argument("--dataset", required=True, help="cifar10-valid, cifar10, cifar100 or ImageNet16-120")
     q.add_argument(
         "--metric", required=True, help="e.g. valid_acc, test_acc, train_time_s, params_mb (see `data info`)"
     )
@@ -480,34 +522,54 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--store", help=store_help)
     q.set_defaults(func=cmd_query)
 
-    c = sub.add_parser("compare", help="run strategies under equal budgets")
+    c = sub.add_parser(
+        "compare",
+        help="run strategies under equal budgets",
+        description="Run the grid strategy x dataset x run under one budget: give exactly one of "
+        "--time-budget, --eval-budget and --epoch-budget. Rerun the same command to resume; runs are "
+        "paired by seed across strategies.",
+    )
     c.add_argument(
         "--strategies", required=True, help="comma-separated names (see `nasbench-suite strategies`)"
     )
     c.add_argument(
         "--dataset", required=True, help="comma-separated: cifar10-valid, cifar100, ImageNet16-120"
     )
-    c.add_argument("--time-budget", type=number, help="simulated seconds")
-    c.add_argument("--eval-budget", type=integer, help="number of evaluations")
-    c.add_argument("--epoch-budget", type=integer, help="total training epochs")
-    c.add_argument("--runs", type=integer, default=100)
+    budget = c.add_argument_group("budget (exactly one)")
+    budget.add_argument(
+        "--time-budget", type=number, help="simulated training seconds (NAS-Bench-201's protocol: 12000)"
+    )
+    budget.add_argument("--eval-budget", type=integer, help="number of evaluations (trained archs)")
+    budget.add_argument("--epoch-budget", type=integer, help="total training epochs")
+    c.add_argument("--runs", type=integer, default=100, help="runs per strategy and dataset (default 100)")
     c.add_argument(
         "--epochs",
         type=integer,
         default=12,
         help="schedule whose validation accuracy strategies see (default 12)",
     )
-    c.add_argument("--noise", default="random", choices=["random", "mean"])
-    c.add_argument("--seed", type=integer, default=0, help="root seed of the comparison")
     c.add_argument(
-        "--hparams", help='JSON of hyperparameters per strategy, e.g. {"rea": {"population_size": 20}}'
+        "--noise",
+        default="random",
+        choices=["random", "mean"],
+        help="what an evaluation shows: one training seed drawn at random, or the seed mean (default random)",
+    )
+    c.add_argument("--seed", type=integer, default=0, help="root seed of the comparison (default 0)")
+    c.add_argument(
+        "--hparams",
+        help='JSON of hyperparameters per strategy, e.g. {"rea": {"population_size": 20}} (default: each '
+        "strategy's own, see `nasbench-suite strategies`)",
     )
     c.add_argument(
         "--workers", type=integer, default=1, help="simulated parallel workers sharing the budget (default 1)"
     )
-    c.add_argument("--constraint", help="hard limit on a measurable metric, e.g. hw_latency_ms/pixel3<=10")
     c.add_argument(
-        "--objective", help="second objective (minimized) for multi-objective strategies, e.g. flops_m"
+        "--constraint",
+        help="hard limit on a measurable metric, e.g. hw_latency_ms/pixel3<=10 (default: none)",
+    )
+    c.add_argument(
+        "--objective",
+        help="second objective (minimized) for multi-objective strategies, e.g. flops_m (default: none)",
     )
     c.add_argument(
         "--jobs", type=integer, default=None, help="worker processes on this machine (default: all cores)"
@@ -521,7 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_compare)
 
     r = sub.add_parser("report", help="summarize a results directory")
-    r.add_argument("dir")
+    r.add_argument("dir", help="results directory of a comparison (compare's --out)")
     what = r.add_mutually_exclusive_group()
     what.add_argument("--json", action="store_true", help="print JSON instead of a table")
     what.add_argument(
@@ -547,17 +609,23 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["nb201", "nats"],
         help="nb201: NAS-Bench-201 Table 5; nats: NATS-Bench topology search",
     )
-    rp.add_argument("--runs", type=integer, default=500)
-    rp.add_argument("--seed", type=integer, default=0)
-    rp.add_argument("--out", default="results/reproduce", help="results directory (rerun to resume)")
-    rp.add_argument("--jobs", type=integer, default=None)
+    rp.add_argument(
+        "--runs", type=integer, default=500, help="runs per strategy (default 500, the papers' count)"
+    )
+    rp.add_argument("--seed", type=integer, default=0, help="root seed (default 0)")
+    rp.add_argument(
+        "--out",
+        default="results/reproduce",
+        help="results directory, rerun to resume (default results/reproduce)",
+    )
+    rp.add_argument("--jobs", type=integer, default=None, help="worker processes (default: all cores)")
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.add_argument("--store", help=store_help)
     rp.set_defaults(func=cmd_reproduce)
 
     live_commands.register_validate(sub, store_help, _Parser)
 
-    s = sub.add_parser("strategies", help="list the strategies")
+    s = sub.add_parser("strategies", help="list the strategies and their hyperparameters")
     _add_strategy_module(s)
     s.set_defaults(func=cmd_strategies)
 
