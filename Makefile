@@ -10,27 +10,43 @@ OUT ?= results/default
 RUNS ?= 500
 JOBS ?=
 
-.PHONY: install data compare report reproduce validate test chromium lint format bench clean
+.PHONY: install check-source data reimport compare report reproduce validate test chromium lint format bench clean
 
 install: $(VENV)/.installed
 
 # torch first, pinned to the version with a local CPU wheel: a looser requirement lets pip resolve the
 # newest CUDA build (several GB) on a CPU machine.
 $(VENV)/.installed: pyproject.toml
+	@echo "==> [1/3] creating the virtualenv $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@echo "==> [2/3] installing torch 2.13.0 (the CPU wheel; a few minutes on a fresh machine)"
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on torch==2.13.0
+	@echo "==> [3/3] installing nasbench-suite and its dependencies (editable, with the dev tools)"
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -e '.[dev]'
 	touch $@
+	@echo "==> installed. The nasbench-suite command is $(BIN)/nasbench-suite; to have it on your PATH:"
+	@echo "      source $(VENV)/bin/activate"
 
-data: $(STORE)/manifest.json
+# Checked before anything installs: the benchmark data must exist where BENCHMARK_SOURCE points.
+check-source:
+	@test -e "$(BENCHMARK_SOURCE)" || { echo "make: BENCHMARK_SOURCE=$(BENCHMARK_SOURCE) does not exist (looked in $(CURDIR)); the NAS-Bench-201 data (nb201_tabular.parquet or its directory) is expected in ../shared/nasbench201 beside the project: point to it with  make $(or $(MAKECMDGOALS),compare) BENCHMARK_SOURCE=/path/to/nasbench201" >&2; exit 2; }
+
+# An existing store must come from BENCHMARK_SOURCE: a changed source is refused, not silently ignored.
+data: check-source $(STORE)/manifest.json
+	@$(BIN)/nasbench-suite data info --store $(STORE) --expect-source $(BENCHMARK_SOURCE) >/dev/null \
+		|| { echo "make: to replace the store with BENCHMARK_SOURCE's data: make reimport BENCHMARK_SOURCE=$(BENCHMARK_SOURCE)" >&2; exit 2; }
 
 $(STORE)/manifest.json: $(VENV)/.installed
+	$(BIN)/nasbench-suite data import $(BENCHMARK_SOURCE) --store $(STORE)
+
+reimport: check-source $(VENV)/.installed
 	$(BIN)/nasbench-suite data import $(BENCHMARK_SOURCE) --store $(STORE)
 
 # The NAS-Bench-201 protocol: cifar10-valid, 12-epoch validation accuracy, 12000 simulated seconds.
 compare: data
 	$(BIN)/nasbench-suite compare --strategies random,rea --dataset cifar10-valid --time-budget 12000 \
 		--runs $(RUNS) --seed 0 --out $(OUT) --store $(STORE) $(if $(JOBS),--jobs $(JOBS))
+	@echo "==> next: source $(VENV)/bin/activate; nasbench-suite report $(OUT) --significance; nasbench-suite report $(OUT) --html"
 
 # The default comparison (run or resumed) as one self-contained HTML page: $(OUT)/report.html
 report: compare

@@ -60,6 +60,10 @@ def cmd_data_import(args: argparse.Namespace) -> int:
 
 def cmd_data_info(args: argparse.Namespace) -> int:
     store = _open_store(args)
+    if args.expect_source is not None:
+        from nasbench_suite.store.provenance import check_source
+
+        check_source(store, args.expect_source)
     prov = store.manifest["provenance"]
     print(f"store      {store.path.resolve()}")
     print(f"checksum   {store.checksum}")
@@ -500,6 +504,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_data_import)
     info = data_sub.add_parser("info", help="what the store holds")
     info.add_argument("--store", help=store_help)
+    info.add_argument(
+        "--expect-source",
+        metavar="PATH",
+        help="fail (exit 2) unless the store was imported from PATH, a file or the directory holding it "
+        "(default: no check)",
+    )
     info.set_defaults(func=cmd_data_info)
     ver = data_sub.add_parser(
         "verify", help="check the manifest and every table file against their checksums"
