@@ -379,7 +379,51 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ reproduce
+def _also_modules(args: argparse.Namespace) -> tuple[str, ...]:
+    """`reproduce --also`: import its strategies (recorded in the first -also directory, then
+    --strategy-module) before anything runs, so an unknown name fails first."""
+    from nasbench_suite.reproduction.extra import also_plan
+    from nasbench_suite.reproduction.protocols import PROTOCOLS
+
+    names = _split(args.also or "")
+    if not names:
+        if args.strategy_module:
+            raise ConfigError(
+                "--strategy-module on reproduce needs --also NAME: the strategies to run beside the rows"
+            )
+        return ()
+    first, _ = also_plan(PROTOCOLS[args.paper], names, runs=1, seed=0)[0]
+    return _strategy_modules(args, names, Path(args.out) / first)
+
+
+def _reproduce_also(args: argparse.Namespace, modules: tuple[str, ...]) -> None:
+    """Run the --also strategies under the protocol and print their summaries."""
+    from nasbench_suite import strategies
+    from nasbench_suite.analysis.summary import caveats, format_text, summarize
+    from nasbench_suite.reproduction.extra import run_also
+    from nasbench_suite.reproduction.protocols import PROTOCOLS
+    from nasbench_suite.results import load_runs
+
+    directories = run_also(
+        PROTOCOLS[args.paper],
+        _open_store(args),
+        Path(args.out),
+        _split(args.also),
+        strategies.build,
+        runs=args.runs,
+        seed=args.seed,
+        strategy_modules=modules,
+        jobs=args.jobs,
+        progress=not args.quiet,
+    )
+    for directory in directories:
+        runs = load_runs(directory)
+        print(f"\n## Beside the protocol ({directory}; no published values)\n")
+        print(format_text(summarize(runs), caveats(runs, runs.attrs["config"]), runs.attrs["config"]))
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    also = _also_modules(args)
     from nasbench_suite import strategies
     from nasbench_suite.analysis import reproduce
 
@@ -398,6 +442,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
     atomic_write_bytes(Path(args.out) / f"{args.paper}.md", text.encode())
     print(text)
+    if args.also:
+        _reproduce_also(args, also)
     return 0
 
 
@@ -631,6 +677,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--jobs", type=integer, default=None, help="worker processes (default: all cores)")
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.add_argument("--store", help=store_help)
+    rp.add_argument(
+        "--also",
+        metavar="NAMES",
+        help="comma-separated strategies to run under the protocol beside its rows, with the same budgets "
+        "and seeds, e.g. one from --strategy-module; their summary follows the report (default: none)",
+    )
+    _add_strategy_module(rp)
     rp.set_defaults(func=cmd_reproduce)
 
     live_commands.register_validate(sub, store_help, _Parser)

@@ -306,3 +306,41 @@ def test_the_spec_records_modules_only_when_there_are_some() -> None:
     )
     assert with_modules.to_json()["strategy_modules"] == ["strategies"]
     assert ComparisonSpec.from_json(with_modules.to_json()) == with_modules
+
+
+def test_reproduce_also_runs_a_strategy_beside_the_protocol(
+    outside: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reproduce nb201 --also NAME`: NAME under NAS-Bench-201's own search (12000 s on cifar10-valid,
+    12-epoch schedule, the rows' seeds), its module recorded."""
+    from nasbench_suite.reproduction.extra import also_plan, run_also
+    from nasbench_suite.reproduction.protocols import NB201
+    from nasbench_suite.reproduction.run import plan
+    from nasbench_suite.store import Store
+    from nasbench_suite.strategies import build
+
+    loose = str((outside / "loose" / "hill_file.py").resolve())
+    monkeypatch.setenv("HILL_IMPORT_LOG", os.devnull)
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # registered for this test only
+    monkeypatch.setitem(sys.modules, imports.module_name(loose), None)  # put back (absent) after the test
+    del sys.modules[imports.module_name(loose)]
+    imports.load(loose)
+    ((name, spec),) = also_plan(NB201, ["hillfile"], runs=3, seed=7, strategy_modules=[loose])
+    _, rows_spec, _ = plan(NB201, runs=3, seed=7)[0]
+    assert name == "nb201-cifar10-valid-also"
+    for field in ("datasets", "runs", "budget", "schedule", "noise", "seed"):
+        assert getattr(spec, field) == getattr(rows_spec, field), field
+    assert spec.strategies == ("hillfile",) and spec.strategy_modules == (loose,)
+
+    dirs = run_also(
+        NB201, Store(outside / "store"), tmp_path, ["hillfile"], build, runs=3, seed=7,
+        strategy_modules=[loose], jobs=1, progress=False,
+    )  # fmt: skip
+    assert dirs == [tmp_path / name] and len(list((tmp_path / name / "runs").glob("*.parquet"))) == 3
+    assert json.loads((tmp_path / name / "config.json").read_text())["spec"]["strategy_modules"] == [loose]
+
+
+def test_reproduce_strategy_module_needs_also(outside: Path) -> None:
+    code, _, err = run(outside, "reproduce", "nb201", "--strategy-module", "loose/hill_file.py", "--out", "r")
+    assert code == 2 and "--strategy-module on reproduce needs --also NAME" in err
+    assert not (outside / "r").exists()
