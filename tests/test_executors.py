@@ -216,3 +216,20 @@ def test_a_workers_error_is_the_suites_error(ray_cluster, store: Store) -> None:
     work = TableRuns(str(store.path), "0" * 64, SPEC, strategies.build)  # data other than the worker's
     with pytest.raises(StoreError, match="holds other data"):
         list(RayExecutor(batch_size=2).map(work, [("random", "cifar100", 0)]))
+
+
+@pytest.mark.realdata
+def test_reproduce_on_ray_writes_the_same_runs_as_one_process(
+    ray_cluster, real_store: Store, tmp_path: Path
+) -> None:
+    from nasbench_suite.reproduction.protocols import NB201
+    from nasbench_suite.reproduction.run import reproduce
+
+    methods = ("RS", "REA")
+    here = reproduce(NB201, real_store, tmp_path / "one", runs=3, jobs=1, progress=False, methods=methods)
+    there = reproduce(
+        NB201, real_store, tmp_path / "ray", runs=3, progress=False, methods=methods, executor=RayExecutor()
+    )
+    (directory,) = [p.name for p in (tmp_path / "one").iterdir()]
+    assert _contents(tmp_path / "ray" / directory) == _contents(tmp_path / "one" / directory)
+    assert len(_contents(tmp_path / "one" / directory)) == 6 and here.cells == there.cells

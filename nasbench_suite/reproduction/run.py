@@ -34,6 +34,7 @@ from nasbench_suite.analysis.reproduce import (
 )
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError
+from nasbench_suite.executors import Executor
 from nasbench_suite.oracle import Noise, TabularOracle
 from nasbench_suite.protocol import SearchProblem, Strategy
 from nasbench_suite.reproduction.hpbandster_bohb import HpBandSterBOHB, budget_fidelities, hpbandster_budgets
@@ -118,10 +119,25 @@ def sweep_plan(
 
 
 def _run(
-    store: Store, spec: ComparisonSpec, directory: Path, worker: str, jobs: int | None, progress: bool
+    store: Store,
+    spec: ComparisonSpec,
+    directory: Path,
+    worker: str,
+    jobs: int | None,
+    progress: bool,
+    executor: Executor | None = None,
 ) -> None:
     make_oracle = None if worker == TABLE else WORKERS[worker](store, spec)
-    run_comparison(store, spec, directory, build, jobs=jobs, progress=progress, make_oracle=make_oracle)
+    run_comparison(
+        store,
+        spec,
+        directory,
+        build,
+        jobs=jobs,
+        progress=progress,
+        make_oracle=make_oracle,
+        executor=executor,
+    )
 
 
 def reproduce(
@@ -135,13 +151,15 @@ def reproduce(
     progress: bool = True,
     methods: tuple[str, ...] | None = None,
     sweep_runs: int | None = None,
+    executor: Executor | None = None,
 ) -> ReproductionReport:
-    """Run (or finish) every comparison of `protocol` under `out` and return its report."""
+    """Run (or finish) every comparison of `protocol` under `out` and return its report. Table runs go
+    to `executor` when given (`executors.py`: Ray), else to `jobs` local processes."""
     out = Path(out)
     published = load_published(protocol.published)
     dirs: dict[str, list[Path]] = {}
     for name, spec, worker in plan(protocol, runs=runs, seed=seed, methods=methods):
-        _run(store, spec, out / name, worker, jobs, progress)
+        _run(store, spec, out / name, worker, jobs, progress, executor)
         dirs.setdefault(spec.datasets[0], []).append(out / name)
     chosen = {
         r.strategy: r.method for r in (protocol.rows if methods is None else map(protocol.row, methods))
@@ -153,7 +171,7 @@ def reproduce(
         points = []
         for name, value, spec in sweep_plan(protocol, seed=seed, runs=sweep_runs):
             if name.startswith(f"{protocol.key}-sweep-{sweep.strategy}-{sweep.hparam}-"):
-                _run(store, spec, out / name, TABLE, jobs, progress)
+                _run(store, spec, out / name, TABLE, jobs, progress, executor)
                 points.append((value, out / name))
         found = sweep_points(store, points, sweep.strategy, published, sweep.method)
         sweeps.append(SweepTable(sweep.method, sweep.hparam, sweep.chosen, found))
