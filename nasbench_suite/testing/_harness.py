@@ -23,7 +23,16 @@ from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import InvalidArchError
 from nasbench_suite.imports import source_of
 from nasbench_suite.oracle import BudgetExhausted, Noise, TabularOracle
-from nasbench_suite.protocol import Measured, Measurement, Observation, Proposal, SearchProblem, Strategy
+from nasbench_suite.protocol import (
+    Measured,
+    Measurement,
+    Observation,
+    Proposal,
+    Request,
+    Result,
+    SearchProblem,
+    Strategy,
+)
 from nasbench_suite.runner import ComparisonSpec
 from nasbench_suite.seeding import run_seed_sequence
 from nasbench_suite.space import Arch
@@ -37,7 +46,7 @@ from nasbench_suite.testing.synthetic import DATASET, SCHEDULE, problem_extras
 class Record:
     strategy: Strategy
     oracle: TabularOracle
-    told: list[tuple[Proposal, Observation]]
+    told: list[tuple[Request, Observation]]
 
 
 class Spy:
@@ -45,14 +54,14 @@ class Spy:
 
     def __init__(self, inner: Strategy) -> None:
         self.inner = inner
-        self.told: list[tuple[Proposal, object]] = []
+        self.told: list[tuple[Request, Result]] = []
 
-    def ask(self) -> Proposal:
+    def ask(self) -> Request:
         return self.inner.ask()
 
-    def tell(self, proposal: Proposal, observation: Observation) -> None:
-        self.told.append((proposal, observation))
-        self.inner.tell(proposal, observation)
+    def tell(self, request: Request, result: Result) -> None:
+        self.told.append((request, result))
+        self.inner.tell(request, result)
 
 
 class ConstantOracle:
@@ -97,7 +106,7 @@ def search(
     proposal."""
     strategy, oracle = start(name, store, budget)
     door = wrap(oracle) if wrap else oracle
-    told: list[tuple[Proposal, Observation]] = []
+    told: list[tuple[Request, Observation]] = []
     with deadline(
         hang_s, f"{name}: {budget} on the {store.space.n_ops}-op, {store.space.n_nodes}-node space"
     ):
