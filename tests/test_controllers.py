@@ -566,3 +566,38 @@ def test_importing_the_modules_imports_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("name", "updates"), [("controller_reinforce", 1), ("controller_ppo", 4)])
+def test_at_the_defaults_the_policy_barely_moves_in_a_12000_s_search(
+    real_store, name: str, updates: int
+) -> None:
+    """What the README reports: in a 12000 s cifar10-valid search (~105 evaluations) a batch of 20 gives
+    5 updates (PPO: 5 batches x 4 epochs) of Adam with eps 1e-3 on gradients far below 1e-3, so no op
+    probability of the first edge moves by more than 1 percentage point."""
+    from nasbench_suite.budget import Budget, BudgetKind
+    from nasbench_suite.oracle import BudgetExhausted, TabularOracle
+
+    for seed in range(3):
+        oracle = TabularOracle(
+            real_store,
+            "cifar10-valid",
+            Budget(BudgetKind.SECONDS, 12000),
+            rng=np.random.default_rng(seed),
+            schedule=12,
+        )
+        s = strategies.build(name, oracle.problem, np.random.default_rng(seed))
+        before = s.controller.replay(s.theta, (0,) * 6).probs[0, 0]
+        told = 0
+        while True:
+            p = s.ask()
+            try:
+                observation = oracle.evaluate(p.arch, p.fidelity)
+            except BudgetExhausted:
+                break
+            s.tell(p, observation)
+            told += 1
+        assert 90 <= told <= 130
+        assert s.optimizer.steps == updates * (told // 20)
+        assert np.abs(s.controller.replay(s.theta, (0,) * 6).probs[0, 0] - before).max() < 0.01
