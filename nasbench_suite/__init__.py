@@ -2,19 +2,24 @@
 
 The Python API (`nasbench_suite.api`, see docs/api.md) is available from the package itself, loaded on
 first use so that `import nasbench_suite` stays cheap: `nasbench_suite.open_store()`, `.make_oracle(...)`,
-`.search(...)`, `.compare(...)`, `.load_results(...)`.
+`.search(...)`, `.compare(...)`, `.load_results(...)`; `nasbench_suite.__all__` lists every name.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("nasbench-suite")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-# nasbench_suite.api's __all__ (a test keeps the two equal), imported on first use by __getattr__
-_API = [
+if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ imports on first use
+    from nasbench_suite.api import *  # noqa: F403
+
+# nasbench_suite.api.__all__, spelled out so that looking up any other name (a submodule being imported,
+# say) never imports the API; tests/test_api_docs.py keeps the two lists equal
+_API = (
     "Arch",
     "Budget",
     "BudgetKind",
@@ -45,14 +50,12 @@ _API = [
     "seconds",
     "strategy_names",
     "summarize",
-]
+)
 __all__ = ["__version__", *_API]
 
 
 def __getattr__(name: str) -> Any:
     """The API's names, imported on first use (PEP 562)."""
     if name in _API:
-        from nasbench_suite import api
-
-        return getattr(api, name)
+        return getattr(import_module("nasbench_suite.api"), name)
     raise AttributeError(f"module 'nasbench_suite' has no attribute {name!r}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import inspect
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,8 @@ def test_the_package_exports_the_api_lazily() -> None:
         assert f"{f.__name__}(" in (f.__doc__ or ""), f"{f.__name__}'s docstring shows no call"
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         _ = nasbench_suite.nope
+    fresh = subprocess.run(
+        [sys.executable, "-c", "import sys, nasbench_suite; print('nasbench_suite.api' in sys.modules)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert fresh.stdout == "False\n"  # importing the package does not import the API's dependencies
