@@ -29,6 +29,18 @@ def require_positive(owner: str, name: str, value: object, high: float = math.in
     return float(value)
 
 
+def require_real(
+    owner: str, name: str, value: object, low: float, high: float, *, open_low: bool, open_high: bool
+) -> float:
+    """A finite real number between `low` and `high`, each end open or closed as told."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    x = float(value) if ok else math.nan  # type: ignore[arg-type]
+    if not (ok and (low < x if open_low else low <= x) and (x < high if open_high else x <= high)):
+        interval = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+        raise ConfigError(f"{owner}: {name} must be a finite number in {interval}, got {value!r}")
+    return x
+
+
 # ---------------------------------------------------------------- candidates (acquisition optimizer)
 def ranked_archs(observations: Iterable[Observation]) -> list[Arch]:
     """Distinct archs, best observed validation accuracy first (first seen first on ties)."""

@@ -5,14 +5,9 @@ import math
 import numpy as np
 
 from nasbench_suite.protocol import Observation, Proposal, SearchProblem
-from nasbench_suite.strategies._candidates import require_int
-from nasbench_suite.strategies._controller import (
-    ControllerSearch,
-    Rollout,
-    entropy_gradient,
-    log_prob_gradient,
-    require_real,
-)
+from nasbench_suite.strategies._candidates import require_int, require_real
+from nasbench_suite.strategies._controller import ControllerSearch
+from nasbench_suite.strategies._lstm import Rollout, entropy_gradient, log_prob_gradient
 from nasbench_suite.strategies.registry import register
 
 
@@ -80,21 +75,16 @@ class ControllerPPO(ControllerSearch):
             lstm_layers=lstm_layers,
             tanh_constant=tanh_constant,
             temperature=temperature,
+            entropy_weight=entropy_weight,
+            baseline_decay=baseline_decay,
             learning_rate=learning_rate,
             batch_size=batch_size,
             grad_clip=grad_clip,
-        )
-        self.entropy_weight = require_real(
-            owner, "entropy_weight", entropy_weight, 0, math.inf, open_low=False, open_high=True
-        )
-        self.baseline_decay = require_real(
-            owner, "baseline_decay", baseline_decay, 0, 1, open_low=False, open_high=True
         )
         self.clip_epsilon = require_real(
             owner, "clip_epsilon", clip_epsilon, 0, 1, open_low=True, open_high=True
         )
         self.ppo_epochs = require_int(owner, "ppo_epochs", ppo_epochs, 1)
-        self.baseline = math.nan  # nan until the first reward
         self._batch: list[tuple[Rollout, float]] = []  # (rollout as sampled, advantage)
         self.clipped_fraction: list[float] = []  # per update epoch: the share of clipped samples
 
@@ -103,11 +93,7 @@ class ControllerPPO(ControllerSearch):
         if not math.isfinite(observation.valid_acc):
             return
         reward = observation.valid_acc / 100.0
-        if math.isnan(self.baseline):
-            self.baseline = reward
-        else:
-            self.baseline = self.baseline_decay * self.baseline + (1.0 - self.baseline_decay) * reward
-        self._batch.append((rollout, reward - self.baseline))
+        self._batch.append((rollout, self._advantage(reward, reward)))
         if len(self._batch) == self.batch_size:
             self._update()
             self._batch = []

@@ -5,7 +5,8 @@ import math
 import numpy as np
 
 from nasbench_suite.protocol import Observation, Proposal, SearchProblem
-from nasbench_suite.strategies._controller import ControllerSearch, log_prob_gradient, require_real
+from nasbench_suite.strategies._controller import ControllerSearch
+from nasbench_suite.strategies._lstm import log_prob_gradient
 from nasbench_suite.strategies.registry import register
 
 
@@ -13,7 +14,7 @@ from nasbench_suite.strategies.registry import register
 class ControllerReinforce(ControllerSearch):
     """LSTM controller trained with REINFORCE (Zoph & Le, ICLR 2017), with NAS-Bench-201's ENAS settings.
 
-    The controller (`strategies._controller`) is NAS-Bench-201's: 2 LSTM layers of 32 units, logits
+    The controller (`strategies._lstm`) is NAS-Bench-201's: 2 LSTM layers of 32 units, logits
     squashed as 2.5 * tanh(logit / 5), one op per edge sampled in edge order. Each proposal is a sample;
     its reward is the validation accuracy as a fraction plus 1e-4 times the sample's entropy (summed over
     the edges, no gradient through it, as in ENAS); the baseline starts at the first accuracy and then
@@ -60,18 +61,12 @@ class ControllerReinforce(ControllerSearch):
             lstm_layers=lstm_layers,
             tanh_constant=tanh_constant,
             temperature=temperature,
+            entropy_weight=entropy_weight,
+            baseline_decay=baseline_decay,
             learning_rate=learning_rate,
             batch_size=batch_size,
             grad_clip=grad_clip,
         )
-        inf = math.inf
-        self.entropy_weight = require_real(
-            owner, "entropy_weight", entropy_weight, 0, inf, open_low=False, open_high=True
-        )
-        self.baseline_decay = require_real(
-            owner, "baseline_decay", baseline_decay, 0, 1, open_low=False, open_high=True
-        )
-        self.baseline = math.nan  # nan until the first reward
         self._grad = np.zeros(self.controller.size)
         self._aggregated = 0
 
@@ -81,11 +76,7 @@ class ControllerReinforce(ControllerSearch):
             return
         accuracy = observation.valid_acc / 100.0
         reward = accuracy + self.entropy_weight * float(rollout.entropy[0])
-        if math.isnan(self.baseline):
-            self.baseline = accuracy
-        else:
-            self.baseline -= (1.0 - self.baseline_decay) * (self.baseline - reward)
-        advantage = reward - self.baseline
+        advantage = self._advantage(accuracy, reward)  # NAS-Bench-201: the first baseline is the accuracy
         # differentiated under the parameters the sample was drawn with (the rollout's)
         dlogits = -advantage * log_prob_gradient(rollout) / self.batch_size
         self._grad += self.controller.backward(rollout, dlogits)

@@ -6,8 +6,7 @@ import numpy as np
 
 from nasbench_suite.protocol import Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
-from nasbench_suite.strategies._candidates import require_int
-from nasbench_suite.strategies._controller import require_real
+from nasbench_suite.strategies._candidates import require_int, require_real
 from nasbench_suite.strategies.registry import register
 
 # Baker et al.'s CIFAR-10 schedule (paper Table 2; models/cifar10/state_space_parameters.py):

@@ -16,13 +16,8 @@ from nasbench_suite import strategies
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import Fidelity, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch, CellSpace
-from nasbench_suite.strategies._controller import (
-    Adam,
-    LSTMController,
-    clip_global_norm,
-    entropy_gradient,
-    log_prob_gradient,
-)
+from nasbench_suite.strategies._controller import Adam, clip_global_norm
+from nasbench_suite.strategies._lstm import LSTMController, entropy_gradient, log_prob_gradient
 from nasbench_suite.strategies.controller_ppo import ControllerPPO, ppo_logit_gradient
 from nasbench_suite.strategies.controller_reinforce import ControllerReinforce
 from nasbench_suite.strategies.metaqnn import MAX_REDRAWS, PAPER_SCHEDULE, MetaQNN, scaled_schedule
