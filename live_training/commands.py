@@ -88,6 +88,10 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     live.add_argument(
         "--jobs", type=integer, default=2, help="parallel CPU trainings, one thread each (default 2)"
     )
+    # the CLI is fully imported when it builds its parser
+    from nasbench_suite.cli import _add_executor_arguments
+
+    _add_executor_arguments(live)
     live.add_argument("--seed", type=integer, default=0, help=SEED_HELP)
     live.add_argument(
         "--out", default="results/validate-live", help="where results go (default results/validate-live)"
@@ -114,6 +118,7 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     pipe.add_argument(
         "--jobs", type=integer, default=2, help="parallel CPU trainings, one thread each (default 2)"
     )
+    _add_executor_arguments(pipe)
     pipe.add_argument("--seed", type=integer, default=0, help=SEED_HELP)
     pipe.add_argument(
         "--out",
@@ -197,7 +202,7 @@ def _write(out: Path, name: str, markdown: str, payload: dict[str, Any]) -> None
 def cmd_validate_live(args: argparse.Namespace) -> int:
     from nasbench_suite.analysis.correlation import plot_correlation
     from nasbench_suite.analysis.plots import save
-    from nasbench_suite.cli import _open_store
+    from nasbench_suite.cli import _executor, _open_store
     from nasbench_suite.live_training.validate import spread_indices, validate_live
 
     store = _open_store(args)
@@ -206,6 +211,7 @@ def cmd_validate_live(args: argparse.Namespace) -> int:
     indices = spread_indices(store, args.dataset, args.archs, epochs=table_epochs)
     data = _dataset(args, args.dataset, scale, args.seed)
     bar, done = _progress(len(indices), "train")
+    executor = _executor(args)
     try:
         result = validate_live(
             store,
@@ -219,9 +225,12 @@ def cmd_validate_live(args: argparse.Namespace) -> int:
             on_done=done,
             source_note=_source_note(args.images),
             compile_model=args.compile,
+            executor=executor,
         )
     finally:
         bar.close()
+        if executor is not None:
+            executor.close()
     out = Path(args.out)
     _write(out, "validate_live", result.to_markdown(), result.to_json())
     fig = plot_correlation(
@@ -242,7 +251,7 @@ def cmd_validate_pipeline(args: argparse.Namespace) -> int:
 
     from nasbench_suite import strategies
     from nasbench_suite.budget import Budget, BudgetKind
-    from nasbench_suite.cli import _open_store, _strategy_modules
+    from nasbench_suite.cli import _executor, _open_store, _strategy_modules
     from nasbench_suite.live_training.validate import validate_pipeline
     from nasbench_suite.runner import ComparisonSpec, run_one
 
@@ -268,6 +277,7 @@ def cmd_validate_pipeline(args: argparse.Namespace) -> int:
     }
     data = _dataset(args, args.dataset, scale, args.seed)
     bar, done = _progress(2 * args.seeds, "train")
+    executor = _executor(args)
     try:
         result = validate_pipeline(
             store,
@@ -282,9 +292,12 @@ def cmd_validate_pipeline(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             on_done=done,
             compile_model=args.compile,
+            executor=executor,
         )
     finally:
         bar.close()
+        if executor is not None:
+            executor.close()
     _write(Path(args.out), "validate_pipeline", result.to_markdown(), result.to_json())
     print(result.to_markdown())
     return 0

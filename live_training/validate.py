@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from nasbench_suite.analysis.correlation import RankCorrelation, rank_correlation
+from nasbench_suite.errors import ConfigError
+from nasbench_suite.executors import Executor, LocalExecutor, Resources
 from nasbench_suite.live_training.data import LiveDataset
 from nasbench_suite.live_training.recipe import accuracy, train, without_test
 from nasbench_suite.live_training.scale import LiveScale
-from nasbench_suite.errors import ConfigError
 from nasbench_suite.space import Arch, CellSpace
 from nasbench_suite.store import Store
 
@@ -76,11 +76,34 @@ def train_arch(
     )
 
 
-def _train_job(args: tuple[Any, ...]) -> LiveRun:
-    space, arch, data, scale, seed, device, threads, compile_model = args
-    return train_arch(
-        space, arch, data, scale, seed=seed, device=device, threads=threads, compile_model=compile_model
-    )
+@dataclass(frozen=True)
+class TrainArchs:
+    """Training as an executor's work (`nasbench_suite.executors`): plain data in, a LiveRun out. The
+    dataset travels once per worker (Ray: once per cluster, in the object store)."""
+
+    data: LiveDataset
+    scale: LiveScale
+    device: str = "cpu"
+    threads: int | None = None
+    compile_model: bool = False
+
+    setup_key = "live-training"  # nothing to set up: the dataset is part of the work
+
+    def setup(self) -> None:
+        return None
+
+    def __call__(self, state: None, item: tuple[int, CellSpace, Arch, int]) -> LiveRun:
+        _, space, arch, seed = item
+        return train_arch(
+            space,
+            arch,
+            self.data,
+            self.scale,
+            seed=seed,
+            device=self.device,
+            threads=self.threads,
+            compile_model=self.compile_model,
+        )
 
 
 def train_many(
@@ -92,29 +115,26 @@ def train_many(
     jobs: int = 1,
     on_done: Callable[[LiveRun], None] | None = None,
     compile_model: bool = False,
+    executor: Executor | None = None,
 ) -> list[LiveRun]:
-    """Train each (space, arch, seed) in order of the input. On CPU with `jobs` > 1, that many processes
-    with one thread each (measured faster than one process with every thread on small networks)."""
+    """Train each (space, arch, seed); the runs in order of the input. On CPU with `jobs` > 1, that many
+    processes with one thread each (measured faster than one process with every thread on small
+    networks). With `executor` (Ray), one training a task, each asking for a GPU when `device` is CUDA
+    (Ray then gives each task its own GPU) and one CPU otherwise."""
     if jobs < 1:
         raise ConfigError(f"jobs must be >= 1, got {jobs}")
-    threads = 1 if jobs > 1 else None
-    work = [
-        (space, arch, data, scale, seed, device, threads, compile_model) for space, arch, seed in jobs_args
-    ]
-    if jobs == 1 or device != "cpu":
-        runs = []
-        for w in work:
-            runs.append(_train_job(w))
-            if on_done:
-                on_done(runs[-1])
-        return runs
-    with ProcessPoolExecutor(jobs) as pool:
-        runs = []
-        for run in pool.map(_train_job, work):
-            runs.append(run)
-            if on_done:
-                on_done(run)
-        return runs
+    cuda = device.startswith("cuda")
+    if executor is None:
+        executor = LocalExecutor(1 if cuda else jobs)
+    threads = 1 if jobs > 1 or (executor.name != "local" and not cuda) else None
+    work = TrainArchs(data, scale, device, threads, compile_model)
+    items = [(k, space, arch, seed) for k, (space, arch, seed) in enumerate(jobs_args)]
+    runs: dict[int, LiveRun] = {}
+    for (k, *_), run in executor.map(work, items, resources=Resources(cpus=1, gpus=1 if cuda else 0)):
+        runs[k] = run
+        if on_done:
+            on_done(run)
+    return [runs[k] for k in range(len(items))]
 
 
 # ============================================================================ validate live
@@ -217,6 +237,7 @@ def validate_live(
     on_done: Callable[[LiveRun], None] | None = None,
     source_note: str | None = None,
     compile_model: bool = False,
+    executor: Executor | None = None,
 ) -> LiveValidation:
     """Train the archs `indices` of the store once each (seed `seed + k` for the k-th) and rank them
     against the table's `table_epochs`-schedule validation accuracy on `data.name`."""
@@ -224,7 +245,14 @@ def validate_live(
     table = np.asarray(store.table(data.name, "valid_acc", table_epochs).column("mean"))[list(indices)]
     work = [(store.space, store.arch(i), seed + k) for k, i in enumerate(indices)]
     runs = train_many(
-        work, data, scale, device=device, jobs=jobs, on_done=on_done, compile_model=compile_model
+        work,
+        data,
+        scale,
+        device=device,
+        jobs=jobs,
+        on_done=on_done,
+        compile_model=compile_model,
+        executor=executor,
     )
     live = np.array([r.valid_acc for r in runs])
     notes = [
@@ -350,6 +378,7 @@ def validate_pipeline(
     jobs: int = 1,
     on_done: Callable[[LiveRun], None] | None = None,
     compile_model: bool = False,
+    executor: Executor | None = None,
 ) -> PipelineValidation:
     """Retrain the found arch and the ResNet-like cell `seeds` times each with the same seeds."""
     from nasbench_suite.datasets import report_dataset
@@ -362,7 +391,14 @@ def validate_pipeline(
     test = np.asarray(store.table(shown, "test_acc", 200).column("mean"))
     work = [(store.space, store.arch(i), seed + s) for i in (found_index, reference) for s in range(seeds)]
     runs = train_many(
-        work, data, scale, device=device, jobs=jobs, on_done=on_done, compile_model=compile_model
+        work,
+        data,
+        scale,
+        device=device,
+        jobs=jobs,
+        on_done=on_done,
+        compile_model=compile_model,
+        executor=executor,
     )
     archs = tuple(
         PipelineArch(

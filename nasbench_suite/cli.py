@@ -289,7 +289,7 @@ def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
         "--executor",
         choices=["local", "ray"],
         default="local",
-        help="where table runs execute: local processes (default) or Ray (pip install 'nasbench-suite[ray]')",
+        help="where runs execute: local processes (default) or Ray (pip install 'nasbench-suite[ray]')",
     )
     parser.add_argument(
         "--address",

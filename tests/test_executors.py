@@ -22,7 +22,7 @@ from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.cli import main
 from nasbench_suite.errors import ConfigError, StoreError
-from nasbench_suite.executors import LocalExecutor, RayExecutor, make_executor
+from nasbench_suite.executors import Executor, LocalExecutor, RayExecutor, Resources, make_executor
 from nasbench_suite.results import RUN_META_KEY, RUNS
 from nasbench_suite.run_tasks import TableRuns
 from nasbench_suite.runner import ComparisonSpec, run_comparison
@@ -233,3 +233,49 @@ def test_reproduce_on_ray_writes_the_same_runs_as_one_process(
     (directory,) = [p.name for p in (tmp_path / "one").iterdir()]
     assert _contents(tmp_path / "ray" / directory) == _contents(tmp_path / "one" / directory)
     assert len(_contents(tmp_path / "one" / directory)) == 6 and here.cells == there.cells
+
+
+# ---------------------------------------------------------------- live training
+def test_live_trainings_on_ray_equal_one_process(ray_cluster, real_store: Store) -> None:
+    from nasbench_suite.live_training.validate import train_arch, train_many
+    from tests.test_live_validate import TINY, _data
+
+    archs = [(real_store.space, real_store.arch(i), 7 + k) for k, i in enumerate([5241, 6111])]
+    on_ray = train_many(archs, _data(), TINY, executor=RayExecutor())  # one thread a task
+    here = [train_arch(space, arch, _data(), TINY, seed=seed, threads=1) for space, arch, seed in archs]
+    assert [(r.arch, r.seed, r.valid_acc, r.test_acc, r.curve) for r in on_ray] == [
+        (r.arch, r.seed, r.valid_acc, r.test_acc, r.curve) for r in here
+    ]
+    assert [r.arch for r in on_ray] == [real_store.arch_str(i) for i in [5241, 6111]]
+
+
+ONE_CPU = Resources()
+
+
+class Recording(Executor):
+    """Records what a map asks for and answers each item with a placeholder run."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, Resources]] = []
+
+    def map(self, work, items, *, resources=ONE_CPU):
+        from nasbench_suite.live_training.validate import LiveRun
+
+        self.calls.append((work, resources))
+        for item in items:
+            yield item, LiveRun(str(item[0]), item[3], 0.0, 0.0, 0.0, 0.0, ())
+
+
+def test_cuda_trainings_ask_the_executor_for_a_gpu_each(real_store: Store) -> None:
+    from nasbench_suite.live_training.validate import train_many
+    from tests.test_live_validate import TINY, _data
+
+    archs = [(real_store.space, real_store.arch(i), 0) for i in (1, 2)]
+    for device, gpus, threads in (("cuda", 1, None), ("cpu", 0, 1)):
+        executor = Recording()
+        runs = train_many(archs, _data(), TINY, device=device, jobs=1, executor=executor)
+        ((work, resources),) = executor.calls
+        assert resources == Resources(cpus=1, gpus=gpus) and work.device == device
+        assert work.threads == threads and [r.arch for r in runs] == ["0", "1"]
