@@ -143,8 +143,3 @@ class ControllerSearch:
 
     def _step(self, grad: np.ndarray) -> None:
         self.theta = self.optimizer.step(self.theta, clip_global_norm(grad, self.grad_clip))
-
-    @property
-    def most_likely(self) -> Arch:
-        """The greedy cell: the most probable op at every step, each conditioned on the previous ones."""
-        return Arch(self.controller.greedy(self.theta))

@@ -118,10 +118,6 @@ class LSTMController:
             raise ValueError(f"expected {self.n_edges} ops per cell, got {actions.shape[1]}")
         return self._forward(theta, len(actions), lambda t, probs: actions[:, t])
 
-    def greedy(self, theta: np.ndarray) -> tuple[int, ...]:
-        """The most probable op at every step, each step conditioned on the previous choices."""
-        return self._forward(theta, 1, lambda t, probs: probs.argmax(axis=1)).cell()
-
     def _forward(
         self, theta: np.ndarray, batch: int, choose: Callable[[int, np.ndarray], np.ndarray]
     ) -> Rollout:

@@ -183,7 +183,7 @@ def test_reinforce_update_is_the_official_loss() -> None:
     gradient of -log pi * advantage averaged over the batch, clipped, one Adam step per batch."""
     s = ControllerReinforce(problem(NB201), np.random.default_rng(0), batch_size=3)
     theta0 = s.theta
-    rewards, grads = [], []
+    grads = []
     baseline = math.nan
     for k, acc in enumerate([80.0, 90.0, 85.0]):
         p = s.ask()
@@ -191,7 +191,6 @@ def test_reinforce_update_is_the_official_loss() -> None:
         reward = acc / 100 + 1e-4 * float(rollout.entropy[0])
         baseline = acc / 100 if k == 0 else baseline - 0.01 * (baseline - reward)
         grads.append(-(reward - baseline) * s.controller.backward(rollout, log_prob_gradient(rollout)) / 3)
-        rewards.append(reward)
         s.tell(p, observe(p, acc))
         assert s.baseline == pytest.approx(baseline, abs=1e-15)
         assert (s.theta is theta0) == (k < 2)  # one step after 3 observations
@@ -202,7 +201,8 @@ def test_reinforce_update_is_the_official_loss() -> None:
     assert s.optimizer.steps == 1
 
 
-def test_reinforce_first_advantage_is_the_entropy_bonus_only() -> None:
+def test_reinforce_first_step_has_zero_advantage_without_the_entropy_bonus() -> None:
+    """The first baseline is the first accuracy (NAS-Bench-201), so only the entropy bonus could move it."""
     s = ControllerReinforce(problem(NB201), np.random.default_rng(1), batch_size=1, entropy_weight=0.0)
     theta0 = s.theta
     p = s.ask()
