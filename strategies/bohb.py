@@ -10,6 +10,7 @@ from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import Fidelity, Observation, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies.hyperband import Hyperband
+from nasbench_suite.strategies.kde_bandwidth import bisection_bandwidths
 from nasbench_suite.strategies.registry import register
 
 
@@ -17,13 +18,16 @@ class CategoricalKDE:
     """Product of Aitchison-Aitken kernels over categorical columns (statsmodels' KDEMultivariate with
     var_type 'u'): a datum gives weight 1 - bw_j to its own category of column j and bw_j / (c - 1)
     to each other one. bw_j maximises column j's leave-one-out likelihood (Aitchison & Aitken,
-    Biometrika 1976; statsmodels' bw='cv_ml' per column), clipped to [min_bandwidth, (c - 1) / c]."""
+    Biometrika 1976; statsmodels' bw='cv_ml' per column), clipped to [min_bandwidth, (c - 1) / c]. The
+    maximum is found exactly from the column's category counts and reported on the 0.8 / 2^24 grid of
+    the bisection earlier versions ran, so searches reproduce bit for bit (`strategies.kde_bandwidth`)."""
 
     def __init__(self, data: np.ndarray, n_categories: int, min_bandwidth: float) -> None:
         self.data = np.asarray(data, dtype=np.int64)
         self.c = n_categories
         self.cap = (self.c - 1) / self.c  # the uniform kernel
-        self.bw = np.clip(_loo_bandwidth(self.data, self.c), min(min_bandwidth, self.cap), self.cap)
+        bw = bisection_bandwidths(self.data, self.c)
+        self.bw = np.clip(bw, min(min_bandwidth, self.cap), self.cap)
 
     def log_pdf(self, x: np.ndarray) -> np.ndarray:
         """Log density of every row of `x` (m, d)."""
@@ -136,62 +140,58 @@ class BOHB(Hyperband):
 
     def model(self) -> tuple[CategoricalKDE, CategoricalKDE] | None:
         """(good, bad) KDEs of the largest rung that has enough results, or None."""
+        fidelity = self._model_fidelity()
+        return None if fidelity is None else self._kdes(fidelity)
+
+    def _kdes(self, fidelity: Fidelity) -> tuple[CategoricalKDE, CategoricalKDE]:
+        """The KDEs of rung `fidelity`, fitted once per number of results."""
+        archs, losses = self._data[fidelity]
+        cached = self._models.get(fidelity)
+        if cached is None or cached[0] != len(archs):
+            cached = (len(archs), *self._fit(archs, losses))
+            self._models[fidelity] = cached
+        return cached[1], cached[2]
+
+    def _model_fidelity(self) -> Fidelity | None:
+        """The largest rung whose results are enough for both KDEs (decided by counts alone, no fit)."""
         for fidelity in reversed(self.rungs):
-            archs, losses = self._data[fidelity]
-            cached = self._models.get(fidelity)
-            if cached is not None and cached[0] == len(archs):
-                return cached[1], cached[2]
-            fitted = self._fit(archs, losses)
-            if fitted is not None:
-                self._models[fidelity] = (len(archs), *fitted)
-                return fitted
+            if self._split(len(self._data[fidelity][0])) is not None:
+                return fidelity
         return None
 
-    def _fit(
-        self, archs: list[tuple[int, ...]], losses: list[float]
-    ) -> tuple[CategoricalKDE, CategoricalKDE] | None:
-        n, d = len(archs), self._problem.space.n_edges
+    def _split(self, n: int) -> tuple[int, int] | None:
+        """(n_good, n_bad) for n results, or None when either KDE would have no more rows than columns."""
         if n < self.min_points_in_model:
             return None
         n_good = max(self.min_points_in_model, int(self.top_n_percent * n // 100))
         n_bad = max(self.min_points_in_model, int((100 - self.top_n_percent) * n // 100))
+        d = self._problem.space.n_edges
+        if min(n_good, n) <= d or min(n_bad, n - n_good) <= d:
+            return None
+        return n_good, n_bad
+
+    def _fit(
+        self, archs: list[tuple[int, ...]], losses: list[float]
+    ) -> tuple[CategoricalKDE, CategoricalKDE]:
+        split = self._split(len(archs))
+        assert split is not None  # callers fit only rungs chosen by _model_fidelity
+        n_good, n_bad = split
         order = np.argsort(np.asarray(losses), kind="stable")
         x = np.asarray(archs, dtype=np.int64)
         good, bad = x[order[:n_good]], x[order[n_good : n_good + n_bad]]
-        if len(good) <= d or len(bad) <= d:
-            return None
         c = self._problem.space.n_ops
         return CategoricalKDE(good, c, self.min_bandwidth), CategoricalKDE(bad, c, self.min_bandwidth)
 
     def _sample(self) -> Arch:
-        models = self.model()
-        if models is None or self._rng.random() < self.random_fraction:
+        # The uniform draw comes first, so a model that would not be used is never fitted; it is drawn
+        # only while a model could be fitted, as before, so the random stream is unchanged.
+        fidelity = self._model_fidelity()
+        if fidelity is None or self._rng.random() < self.random_fraction:
             return self._problem.space.sample(self._rng)
-        good, bad = models
+        good, bad = self._kdes(fidelity)
         candidates = good.sample(self.num_samples, self._rng, self.bandwidth_factor)
         score = good.log_pdf(candidates) - bad.log_pdf(candidates)
         return Arch(tuple(int(o) for o in candidates[int(np.argmax(score))]))
-
-
-def _loo_bandwidth(data: np.ndarray, c: int) -> np.ndarray:
-    """Per column, the bw in [0, (c-1)/c] maximising sum_i log f_-i(x_i), where f_-i(x_i) is proportional
-    to m_i (1 - bw) + (n - 1 - m_i) bw / (c - 1) and m_i counts the other rows sharing x_i's category.
-    The objective is concave in bw, so bisection on its derivative finds the maximum."""
-    n = len(data)
-    same = (data[:, None, :] == data[None, :, :]).sum(axis=1) - 1  # m_i per row and column: (n, d)
-    a, b = same.astype(float), (n - 1 - same) / (c - 1) - same
-    lo, hi = np.zeros(data.shape[1]), np.full(data.shape[1], (c - 1) / c)
-
-    def slope(u: np.ndarray) -> np.ndarray:  # a_i = 0 implies b_i > 0, so 0 / 0 cannot occur
-        with np.errstate(divide="ignore"):
-            return (b / (a + b * u)).sum(axis=0)
-
-    rising = slope(hi) >= 0  # best at the uniform kernel
-    for _ in range(24):  # to within 0.8 / 2^24
-        mid = (lo + hi) / 2
-        up = slope(mid) > 0
-        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
-    return np.where(rising, (c - 1) / c, (lo + hi) / 2)
 
 
 def _real(x: object) -> bool:

@@ -1,0 +1,229 @@
+"""A small exact Gaussian process in numpy for `gp_bo`: amplitude * RBF (one isotropic length scale) +
+white noise on standardized targets, hyperparameters fitted by maximizing the log marginal likelihood
+with its analytic gradient (L-BFGS-B in log space, as scikit-learn's GaussianProcessRegressor does).
+
+The data of a BO run only grows, so `IncrementalGP` keeps the squared distances and the Cholesky factor
+of the last fit and extends both by the new rows (O(n^2) per added point instead of O(n^3)): the factor
+at the previous hyperparameters, where every fit starts, is appended to, not recomputed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# log-space bounds of (amplitude, length scale, noise): the ranges gp_bo gave scikit-learn's kernels
+LOG_BOUNDS = np.log(np.array([[1e-3, 1e3], [1e-2, 1e3], [1e-6, 1e1]]))
+DEFAULT_LOG_THETA = np.log(np.array([1.0, 1.0, 0.1]))  # the first fit's start (scikit-learn's defaults here)
+JITTER = 1e-10  # added to the diagonal, as GaussianProcessRegressor's default alpha
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """||a_i - b_j||^2 for rows of a (n, d) and b (m, d); exact for 0/1 encodings."""
+    d = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
+    return np.maximum(d, 0.0)
+
+
+def rbf(sqdist: np.ndarray, log_theta: np.ndarray) -> np.ndarray:
+    """amplitude * exp(-sqdist / (2 length^2)): the kernel without its noise term."""
+    amplitude, length = math.exp(log_theta[0]), math.exp(log_theta[1])
+    return amplitude * np.exp(sqdist * (-0.5 / (length * length)))
+
+
+def diagonal(log_theta: np.ndarray) -> float:
+    """What the noise term and the jitter add to the kernel matrix's diagonal."""
+    return math.exp(log_theta[2]) + JITTER
+
+
+def cholesky(sqdist: np.ndarray, log_theta: np.ndarray) -> np.ndarray | None:
+    """Lower Cholesky factor of the training kernel matrix, or None where it is not positive definite."""
+    k = rbf(sqdist, log_theta)
+    k.flat[:: len(k) + 1] += diagonal(log_theta)
+    try:
+        return np.linalg.cholesky(k)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """K^-1 b from the lower factor of K (LAPACK potrs)."""
+    from scipy.linalg.lapack import dpotrs
+
+    x, info = dpotrs(chol, b, lower=1)
+    if info:
+        raise np.linalg.LinAlgError(f"potrs failed with info={info}")
+    return x
+
+
+def inverse(chol: np.ndarray) -> np.ndarray:
+    """K^-1 from the lower factor of K (LAPACK potri fills one triangle; mirrored here)."""
+    from scipy.linalg.lapack import dpotri
+
+    inv, info = dpotri(chol, lower=1)
+    if info:
+        raise np.linalg.LinAlgError(f"potri failed with info={info}")
+    lower = np.tril(inv)
+    return lower + np.tril(lower, -1).T
+
+
+def cholesky_append(chol: np.ndarray, cross: np.ndarray, block: np.ndarray) -> np.ndarray | None:
+    """The factor of [[K, C], [C^T, B]] from the factor L of K: [[L, 0], [W^T, chol(B - W^T W)]] with
+    W = L^-1 C; O(n^2 m) for m new rows. None where the extended matrix is not positive definite."""
+    from scipy.linalg import solve_triangular
+
+    n, m = chol.shape[0], block.shape[0]
+    w = solve_triangular(chol, cross, lower=True, check_finite=False)  # (n, m)
+    try:
+        corner = np.linalg.cholesky(block - w.T @ w)
+    except np.linalg.LinAlgError:
+        return None
+    out = np.zeros((n + m, n + m))
+    out[:n, :n] = chol
+    out[n:, :n] = w.T
+    out[n:, n:] = corner
+    return out
+
+
+def log_marginal_likelihood(
+    log_theta: np.ndarray, sqdist: np.ndarray, y: np.ndarray, chol: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """log p(y | X, theta) and its gradient in log_theta (Rasmussen & Williams 2006, eq. 2.30 and 5.9):
+    -y^T K^-1 y / 2 - sum(log diag L) - n log(2 pi) / 2, and tr((a a^T - K^-1) dK/dtheta_j) / 2 with
+    a = K^-1 y. `chol`, the factor of K at log_theta, is computed when not given. -inf and a zero
+    gradient where K is not positive definite (scikit-learn's convention)."""
+    if chol is None:
+        chol = cholesky(sqdist, log_theta)
+        if chol is None:
+            return -math.inf, np.zeros(3)
+    n = len(y)
+    alpha = solve(chol, y)
+    value = -0.5 * float(y @ alpha) - float(np.log(chol.diagonal()).sum()) - n * _HALF_LOG_2PI
+    inner = np.multiply.outer(alpha, alpha)
+    inner -= inverse(chol)
+    k = rbf(sqdist, log_theta)
+    weighted = inner * k
+    length = math.exp(log_theta[1])
+    grad = 0.5 * np.array(
+        [
+            weighted.sum(),  # d K / d log amplitude = K_rbf
+            (weighted * sqdist).sum() / (length * length),  # d K / d log length = K_rbf * D / length^2
+            math.exp(log_theta[2]) * np.trace(inner),  # d K / d log noise = noise * I
+        ]
+    )
+    return value, grad
+
+
+@dataclass(frozen=True)
+class GPModel:
+    """A fitted GP: training inputs, the Cholesky factor and K^-1 y at the fitted hyperparameters, and
+    the standardization that maps the standardized targets back to target units."""
+
+    x: np.ndarray
+    log_theta: np.ndarray
+    chol: np.ndarray
+    alpha: np.ndarray
+    y_mean: float
+    y_scale: float
+
+    @property
+    def amplitude(self) -> float:
+        return math.exp(self.log_theta[0])
+
+    @property
+    def length_scale(self) -> float:
+        return math.exp(self.log_theta[1])
+
+    @property
+    def noise(self) -> float:
+        return math.exp(self.log_theta[2])
+
+    def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation of the noise-free function at x, in target units:
+        k*^T K^-1 y and sqrt(amplitude - k*^T K^-1 k*) (clipped at 0)."""
+        from scipy.linalg import solve_triangular
+
+        cross = rbf(squared_distances(self.x, x), self.log_theta)  # (n, m)
+        mean = cross.T @ self.alpha
+        v = solve_triangular(self.chol, cross, lower=True, check_finite=False)
+        var = np.maximum(self.amplitude - np.einsum("ij,ij->j", v, v), 0.0)
+        return mean * self.y_scale + self.y_mean, np.sqrt(var) * self.y_scale
+
+
+class IncrementalGP:
+    """Refits the GP on a data set that only grows, reusing the last fit's distances and factor.
+
+    Each `fit` maximizes the log marginal likelihood with L-BFGS-B (scipy's defaults, analytic
+    gradient, log-space bounds LOG_BOUNDS) from the previous fit's hyperparameters (DEFAULT_LOG_THETA at
+    first), plus `restarts` starts drawn uniformly in the bounds; the best optimum wins. The factor at
+    the starting point is the previous factor extended by the new rows, so the optimizer's first
+    evaluation costs no new factorization; the factor at the optimum is the last one computed there.
+    A data set that is not the previous one plus new rows is fitted from scratch."""
+
+    def __init__(self) -> None:
+        self._x = np.zeros((0, 0))
+        self._sqdist = np.zeros((0, 0))
+        self._log_theta = DEFAULT_LOG_THETA.copy()
+        self._chol: np.ndarray | None = None  # factor of K(self._x) at self._log_theta
+
+    def fit(self, x: np.ndarray, y: np.ndarray, *, restarts: int, rng: np.random.Generator) -> GPModel:
+        from scipy.optimize import minimize
+
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        self._grow(x)
+        y_mean, y_scale = float(y.mean()), float(y.std())
+        y_scale = y_scale if y_scale > 0 else 1.0
+        z = (y - y_mean) / y_scale
+        start = self._log_theta
+        factors: dict[bytes, np.ndarray | None] = {}
+        if self._chol is not None:
+            factors[start.tobytes()] = self._chol
+
+        def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
+            key = log_theta.tobytes()
+            if key not in factors:
+                factors.clear()  # keep only the latest point: the optimum is the last one evaluated
+                factors[key] = cholesky(self._sqdist, log_theta)
+            chol = factors[key]
+            if chol is None:
+                return math.inf, np.zeros(3)
+            value, grad = log_marginal_likelihood(log_theta, self._sqdist, z, chol)
+            return -value, -grad
+
+        best: tuple[float, np.ndarray] | None = None
+        starts = [start] + [rng.uniform(LOG_BOUNDS[:, 0], LOG_BOUNDS[:, 1]) for _ in range(restarts)]
+        for theta0 in starts:
+            result = minimize(objective, theta0, method="L-BFGS-B", jac=True, bounds=LOG_BOUNDS)
+            if best is None or result.fun < best[0]:
+                best = (float(result.fun), np.asarray(result.x, dtype=np.float64).copy())
+        assert best is not None  # at least the previous fit's start
+        log_theta = best[1]
+        chol = factors.get(log_theta.tobytes())
+        if chol is None:
+            chol = cholesky(self._sqdist, log_theta)
+        if chol is None:  # the noise term (>= 1e-6) keeps K positive definite: this is not reached
+            raise np.linalg.LinAlgError("GP kernel matrix is not positive definite at the fitted optimum")
+        self._log_theta, self._chol = log_theta, chol
+        alpha = solve(chol, z)
+        return GPModel(x.copy(), log_theta.copy(), chol, alpha, y_mean, y_scale)
+
+    def _grow(self, x: np.ndarray) -> None:
+        """Extend distances and factor by the rows of x beyond the previous data (or start afresh)."""
+        n = len(self._x)
+        if n and (x.shape[1] != self._x.shape[1] or len(x) < n or not np.array_equal(x[:n], self._x)):
+            n, self._chol = 0, None
+        if n == 0:
+            self._x, self._sqdist = x.copy(), squared_distances(x, x)
+            self._chol = cholesky(self._sqdist, self._log_theta)
+            return
+        new = x[n:]
+        cross, block = squared_distances(self._x, new), squared_distances(new, new)
+        sqdist = np.empty((len(x), len(x)))
+        sqdist[:n, :n], sqdist[:n, n:], sqdist[n:, :n], sqdist[n:, n:] = self._sqdist, cross, cross.T, block
+        if self._chol is not None and len(new):
+            k_block = rbf(block, self._log_theta)
+            k_block.flat[:: len(k_block) + 1] += diagonal(self._log_theta)
+            self._chol = cholesky_append(self._chol, rbf(cross, self._log_theta), k_block)
+        self._x, self._sqdist = x.copy(), sqdist
