@@ -451,11 +451,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_strategies(args: argparse.Namespace) -> int:
     from nasbench_suite import strategies
 
+    from nasbench_suite.strategies.external import modules_of
+
     _strategy_modules(args, ())
     width = max(map(len, strategies.names()))
     for name in strategies.names():
         hp = ", ".join(f"{k}={v}" for k, v in strategies.hyperparameters(name).items())
-        print(f"{name:<{width}}  {strategies.summary(name)}" + (f"  [{hp}]" if hp else ""))
+        origin = "".join(f"  (from {m})" for m in modules_of((name,)))  # outside the suite: where from
+        print(f"{name:<{width}}  {strategies.summary(name)}" + (f"  [{hp}]" if hp else "") + origin)
     return 0
 
 

@@ -102,9 +102,11 @@ def _import_name(name: str) -> ModuleType:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
+            here = Path(*name.split(".")).with_suffix(".py")
+            hint = f" (there is {str(here)!r} here: pass that path)" if here.is_file() else ""
             raise ConfigError(
                 f"no module named {name!r} on the Python path; give the path of a .py file instead, or add "
-                "the folder that holds it to PYTHONPATH"
+                f"the folder that holds it to PYTHONPATH{hint}"
             ) from None
         raise _failed(name, exc) from exc
     except Exception as exc:

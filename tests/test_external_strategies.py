@@ -187,6 +187,10 @@ def test_an_installed_entry_point_is_found_recorded_and_resumed(outside: Path) -
     )  # fmt: skip
     assert list(site.glob("nbs_hill_ep-0.1.dist-info/entry_points.txt"))
 
+    code, out, err = run(outside, "strategies", pythonpath=(site,))  # found without any flag
+    assert code == 0 and "  (from nbs_hill_ep)" in next(
+        line for line in out.splitlines() if line.startswith("hillclimb_ep")
+    )
     code, out, err = run(outside, *grid("ep", "hillclimb_ep,random"), pythonpath=(site,))
     assert code == 0, err
     assert json.loads((outside / "ep" / "config.json").read_text())["spec"]["strategy_modules"] == [
@@ -258,13 +262,18 @@ def test_a_file_is_imported_once_under_a_name_of_its_own(tmp_path: Path) -> None
     assert sys.modules["json"].__name__ == "json" and not hasattr(sys.modules["json"], "VALUE")
 
 
-def test_bad_modules_are_one_line(tmp_path: Path) -> None:
+def test_bad_modules_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match=r"strategy module file 'nope\.py' does not exist"):
         imports.load("nope.py")
     with pytest.raises(ConfigError, match=r"'my-module' is neither a \.py file nor a module name"):
         imports.load("my-module")
     with pytest.raises(ConfigError, match=r"no module named 'surely_not_installed_xyz' on the Python path"):
         imports.load("surely_not_installed_xyz")
+    (tmp_path / "mine.py").write_text("")
+    with monkeypatch.context() as m:
+        m.chdir(tmp_path)
+        with pytest.raises(ConfigError, match=r"PYTHONPATH \(there is 'mine\.py' here: pass that path\)$"):
+            imports.load("mine")
     broken = tmp_path / "broken.py"
     broken.write_text("x = 1\nraise RuntimeError('boom')\n")
     with pytest.raises(ConfigError, match=r"RuntimeError: boom \(.*broken\.py, line 2\)"):
