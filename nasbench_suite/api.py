@@ -211,12 +211,15 @@ def compare(
     hparams: Mapping[str, Mapping[str, Any]] | None = None,
     strategy_modules: Sequence[str] = (),
     jobs: int | None = 1,
+    start_method: str | None = None,
     progress: bool = False,
 ) -> list[RunResult]:
     """Run (or resume) a comparison into directory `out`, exactly as `nasbench-suite compare` does:
     the same runs, seeds and files, so `report` and `load_results` read it. `strategy_modules` names
     modules or .py files that define strategies from outside the suite (they are recorded; a module
-    already imported in this process is recorded by itself). Returns the runs run now.
+    already imported in this process is recorded by itself). With `jobs` > 1 the runs go to worker
+    processes started by `start_method` ("fork", "spawn", "forkserver"; default
+    $NASBENCH_SUITE_START_METHOD, else fork on Linux). Returns the runs run now.
 
     >>> compare(store, "results/mine", strategies=["random", "rea"], budget=seconds(12000), runs=10)  # doctest: +SKIP
     """
@@ -235,7 +238,9 @@ def compare(
         hparams={k: dict(v) for k, v in (hparams or {}).items()},
         strategy_modules=external.modules_of(tuple(strategies)),
     )
-    return run_comparison(store, spec, Path(out), registry.build, jobs=jobs, progress=progress)
+    return run_comparison(
+        store, spec, Path(out), registry.build, jobs=jobs, progress=progress, start_method=start_method
+    )
 
 
 def load_results(out: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:

@@ -353,3 +353,25 @@ def test_reproduce_strategy_module_needs_also(outside: Path) -> None:
     code, _, err = run(outside, "reproduce", "nb201", "--strategy-module", "loose/hill_file.py", "--out", "r")
     assert code == 2 and "--strategy-module on reproduce needs --also NAME" in err
     assert not (outside / "r").exists()
+
+
+def test_the_python_api_compares_a_file_strategy_on_spawned_workers(
+    outside: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nasbench_suite as nbs
+
+    loose = outside / "loose" / "hill_file.py"
+    monkeypatch.setenv("HILL_IMPORT_LOG", str(tmp_path / "imports.log"))
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # registered for this test only
+    monkeypatch.setitem(sys.modules, imports.module_name(loose), None)
+    del sys.modules[imports.module_name(loose)]
+    done = nbs.compare(
+        nbs.open_store(outside / "store"), tmp_path / "api", strategies=["hillfile"], budget=nbs.evaluations(8),
+        runs=4, noise="mean", strategy_modules=[str(loose)], jobs=2, start_method="spawn",
+    )  # fmt: skip
+    assert len(done) == 4
+    assert nbs.load_runs(tmp_path / "api").attrs["config"]["spec"]["strategy_modules"] == [
+        str(loose.resolve())
+    ]
+    log = (tmp_path / "imports.log").read_text().splitlines()
+    assert sum(line.endswith("worker=True") for line in log) >= 1  # the spawned workers imported the file
