@@ -5,13 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from nasbench_suite.space import CellSpace
-from nasbench_suite.store import Store, StoreBuilder, TableSpec, import_source
+from nasbench_suite.store import Store, import_source
+from nasbench_suite.testing.synthetic import KNOWN_SPACE, build_known_store
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "nasbench201"
+# ../shared beside the project root; searched upwards so a copy of the tests one level deeper (mutmut's
+# mutants/ directory) finds it too
+SHARED = next(
+    (
+        p / "shared" / "nasbench201"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "nasbench201").is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "nasbench201",
+)
 
 
 @pytest.fixture(scope="session")
@@ -31,32 +39,8 @@ def real_store(real_store_path: Path) -> Store:
     return Store(real_store_path)
 
 
-TINY_SPACE = CellSpace(("none", "skip_connect", "conv"), 3)  # 3 edges, 27 cells
-
-
-def build_tiny_store(path: Path) -> Path:
-    """27 archs in reversed code order (so index != code). valid_acc@200 per seed (7, 8; seed 8 missing
-    for odd indices), valid_acc@12 mean only, test_acc@200 mean, per-epoch time = 1 + index / 10 s."""
-    space = TINY_SPACE
-    archs = list(space.enumerate())[::-1]
-    ops = np.array([a.ops for a in archs], dtype=np.int8)
-    n = len(archs)
-    idx = np.arange(n, dtype=np.float64)
-    builder = StoreBuilder(space, ops, provenance={"importer": "test"})
-    for ds in ("cifar10-valid", "cifar100", "ImageNet16-120"):
-        v200 = np.full((n, 3, 1), np.nan)
-        v200[:, 1, 0] = 50 + idx  # seed 7
-        v200[::2, 2, 0] = 52 + idx[::2]  # seed 8, even indices only
-        v200[:, 0, 0] = np.nanmean(v200[:, 1:, 0], axis=1)
-        builder.add(TableSpec(ds, "valid_acc", 200, (7, 8), (200,)), v200)
-        builder.add(TableSpec(ds, "valid_acc", 12, (), (12,)), (30 + idx).reshape(n, 1, 1))
-        for s in (12, 200):
-            builder.add(TableSpec(ds, "train_time_s", s, (), (s,)), ((1 + idx / 10) * s).reshape(n, 1, 1))
-        if ds != "cifar10-valid":
-            builder.add(TableSpec(ds, "test_acc", 200, (), (200,)), (60 + idx).reshape(n, 1, 1))
-    builder.add(TableSpec("cifar10", "test_acc", 200, (), (200,)), (70 + idx).reshape(n, 1, 1))
-    builder.add(TableSpec("cifar10-valid", "params_mb"), 0.1 * idx)
-    return builder.write(path)
+TINY_SPACE = KNOWN_SPACE
+build_tiny_store = build_known_store
 
 
 @pytest.fixture

@@ -13,34 +13,18 @@ import numpy as np
 import pytest
 
 from nasbench_suite import strategies
-from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.budget import Budget, BudgetExhausted, BudgetKind
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.budget import BudgetExhausted
 from nasbench_suite.lookup import Noise
 from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import Fidelity, Observation, Proposal, SearchProblem
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.space import Arch, CellSpace
-from nasbench_suite.store import Store, StoreBuilder, TableSpec
+from nasbench_suite.store import Store
 from nasbench_suite.strategies.bohb import CategoricalKDE
+from nasbench_suite.testing.synthetic import CURVE_EPOCHS, build_curve_store
 
-CURVE_SPACE = CellSpace(("none", "skip_connect", "conv"), 4)  # 6 edges, 729 cells
-EPOCHS = 27
-
-
-def build_curve_store(path: Path) -> Path:
-    """cifar100 with a 27-epoch learning curve (every epoch recorded, mean only) whose values are drawn
-    independently per (arch, epoch), so the ranking changes from rung to rung."""
-    archs = list(CURVE_SPACE.enumerate())
-    n = len(archs)
-    rng = np.random.default_rng(0)
-    builder = StoreBuilder(CURVE_SPACE, np.array([a.ops for a in archs], dtype=np.int8))
-    curve = 40 + 50 * rng.random((n, 1, EPOCHS))
-    builder.add(TableSpec("cifar100", "valid_acc", EPOCHS, (), tuple(range(1, EPOCHS + 1))), curve)
-    builder.add(TableSpec("cifar100", "train_time_s", EPOCHS, (), (EPOCHS,)), np.full((n, 1, 1), 27.0))
-    builder.add(TableSpec("cifar100", "valid_acc", 200, (), (200,)), curve[:, :, -1:])
-    builder.add(TableSpec("cifar100", "test_acc", 200, (), (200,)), curve[:, :, -1:] - 1)
-    return builder.write(path)
+EPOCHS = CURVE_EPOCHS
 
 
 @pytest.fixture

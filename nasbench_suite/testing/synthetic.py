@@ -1,5 +1,11 @@
-"""Synthetic stores for the contract checks: every cell of a small or a larger-than-NAS-Bench-201 space,
-with accuracies a model can learn, and the constraint / objective that strategies which need one get."""
+"""Synthetic stores, the one place they are built (for the contract checks and the suite's own tests):
+
+- `build_synthetic_store`: every cell of a small or a larger-than-NAS-Bench-201 space, with accuracies
+  a model can learn (the contract checks), and `problem_extras`, the constraint / objective that
+  strategies which need one get;
+- `build_known_store`: 27 cells whose every value is a simple formula of the index (unit tests);
+- `build_curve_store`: a 27-epoch learning curve per cell, re-ranked at every epoch (multi-fidelity tests).
+"""
 
 from __future__ import annotations
 
@@ -81,3 +87,50 @@ def problem_extras(name: str, store: Store) -> dict[str, Any]:
     if "objective" in needs:
         extras["objective"] = "flops_m"
     return extras
+
+
+KNOWN_SPACE = CellSpace(("none", "skip_connect", "conv"), 3)  # 3 edges, 27 cells
+
+
+def build_known_store(path: Path | str) -> Path:
+    """27 archs in reversed code order (so index != code). valid_acc@200 per seed (7, 8; seed 8 missing
+    for odd indices), valid_acc@12 mean only, test_acc@200 mean, per-epoch time = 1 + index / 10 s."""
+    archs = list(KNOWN_SPACE.enumerate())[::-1]
+    ops = np.array([a.ops for a in archs], dtype=np.int8)
+    n = len(archs)
+    idx = np.arange(n, dtype=np.float64)
+    builder = StoreBuilder(KNOWN_SPACE, ops, provenance={"importer": "test"})
+    for ds in ("cifar10-valid", "cifar100", "ImageNet16-120"):
+        v200 = np.full((n, 3, 1), np.nan)
+        v200[:, 1, 0] = 50 + idx  # seed 7
+        v200[::2, 2, 0] = 52 + idx[::2]  # seed 8, even indices only
+        v200[:, 0, 0] = np.nanmean(v200[:, 1:, 0], axis=1)
+        builder.add(TableSpec(ds, "valid_acc", 200, (7, 8), (200,)), v200)
+        builder.add(TableSpec(ds, "valid_acc", 12, (), (12,)), (30 + idx).reshape(n, 1, 1))
+        for s in (12, 200):
+            builder.add(TableSpec(ds, "train_time_s", s, (), (s,)), ((1 + idx / 10) * s).reshape(n, 1, 1))
+        if ds != "cifar10-valid":
+            builder.add(TableSpec(ds, "test_acc", 200, (), (200,)), (60 + idx).reshape(n, 1, 1))
+    builder.add(TableSpec("cifar10", "test_acc", 200, (), (200,)), (70 + idx).reshape(n, 1, 1))
+    builder.add(TableSpec("cifar10-valid", "params_mb"), 0.1 * idx)
+    return builder.write(Path(path))
+
+
+CURVE_SPACE = CellSpace(("none", "skip_connect", "conv"), 4)  # 6 edges, 729 cells
+CURVE_EPOCHS = 27
+
+
+def build_curve_store(path: Path | str) -> Path:
+    """cifar100 with a 27-epoch learning curve (every epoch recorded, mean only) whose values are drawn
+    independently per (arch, epoch), so the ranking changes from rung to rung."""
+    archs = list(CURVE_SPACE.enumerate())
+    n = len(archs)
+    rng = np.random.default_rng(0)
+    builder = StoreBuilder(CURVE_SPACE, np.array([a.ops for a in archs], dtype=np.int8))
+    curve = 40 + 50 * rng.random((n, 1, CURVE_EPOCHS))
+    epochs = CURVE_EPOCHS
+    builder.add(TableSpec("cifar100", "valid_acc", epochs, (), tuple(range(1, epochs + 1))), curve)
+    builder.add(TableSpec("cifar100", "train_time_s", epochs, (), (epochs,)), np.full((n, 1, 1), 27.0))
+    builder.add(TableSpec("cifar100", "valid_acc", 200, (), (200,)), curve[:, :, -1:])
+    builder.add(TableSpec("cifar100", "test_acc", 200, (), (200,)), curve[:, :, -1:] - 1)
+    return builder.write(Path(path))
