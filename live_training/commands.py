@@ -18,16 +18,30 @@ DEFAULT_SPLITS = "../shared/nasbench201/splits"
 
 
 # ============================================================================ arguments
+def beside_checkout(default: str) -> str:
+    """A default data path (relative, like ../shared/...) as given when it exists from the working
+    directory, else resolved against the suite's checkout, so the live commands work from any directory;
+    as given when neither exists (the loader's error then names it)."""
+    path = Path(default)
+    if path.is_absolute() or path.exists():
+        return default
+    beside = Path(__file__).resolve().parents[1] / path
+    return str(beside.resolve()) if beside.exists() else default
+
+
 def add_data_arguments(p: Any, *, device: bool = True) -> None:
     """--images, --splits (and --device) on a parser or argument group."""
+    where = "from the working directory, else from the suite's checkout"
     p.add_argument(
         "--images",
-        default=DEFAULT_IMAGES,
+        default=beside_checkout(DEFAULT_IMAGES),
         help="CIFAR python archive, image-folder tree or tar, or ImageNet16 directory "
-        f"(default {DEFAULT_IMAGES})",
+        f"(default {DEFAULT_IMAGES} {where})",
     )
     p.add_argument(
-        "--splits", default=DEFAULT_SPLITS, help=f"NAS-Bench-201 split files (default {DEFAULT_SPLITS})"
+        "--splits",
+        default=beside_checkout(DEFAULT_SPLITS),
+        help=f"NAS-Bench-201 split files (default {DEFAULT_SPLITS} {where})",
     )
     if device:
         p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")

@@ -152,3 +152,17 @@ def test_the_default_store_does_not_depend_on_the_working_directory(
 
     monkeypatch.setenv(locate.STORE_ENV, str(tiny))  # the environment's store, from anywhere
     assert main(["query", "--index", "0", "--dataset", "cifar10-valid", "--metric", "flops_m"]) == 0
+
+
+@pytest.mark.realdata
+def test_live_data_defaults_do_not_depend_on_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_dir: Path
+) -> None:
+    from nasbench_suite.live_training.commands import DEFAULT_SPLITS, beside_checkout
+
+    monkeypatch.chdir(tmp_path)
+    assert beside_checkout(DEFAULT_SPLITS) == str((shared_dir / "splits").resolve())
+    assert beside_checkout("../nowhere/splits") == "../nowhere/splits"  # left for the loader to name
+    args = build_parser().parse_args(["validate", "proxies"])
+    assert Path(args.images).is_absolute() and Path(args.images).is_file()
+    assert Path(args.splits) == (shared_dir / "splits").resolve()
