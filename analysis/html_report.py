@@ -38,14 +38,16 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from nasbench_suite.analysis import plots, tables
-from nasbench_suite.analysis.significance import format_markdown, significance
+from nasbench_suite import __version__
+from nasbench_suite.analysis import hypervolume, paper_figures, plots, tables
+from nasbench_suite.analysis.significance import SignificanceReport, format_markdown, significance
 from nasbench_suite.analysis.summary import caveats, summarize
 from nasbench_suite.datasets import report_dataset
 from nasbench_suite.errors import ConfigError, ResultsError
@@ -74,6 +76,10 @@ _ROW_COLUMNS = (
     "incumbent_test",
 )
 DPI = 110
+CARRY_FORWARD = (
+    "A run that has finished keeps its last value to the end of the axis (carried forward), so every run "
+    "counts at every point after its first evaluation."
+)
 
 
 # ============================================================================================== reading
@@ -345,7 +351,7 @@ def _curves_sections(
     band = f"mean over runs with its 95% percentile-bootstrap band ({n_boot} resamples of the runs)"
 
     def anytime(curves: plots.Curves) -> Figure:
-        return _legend_outside(plots.plot_anytime(curves, rng=rng, n_boot=n_boot), **size)
+        return _legend_outside(plots.plot_anytime(curves, rng=rng, n_boot=n_boot, legend="outside"), **size)
 
     out = [
         _Section(
@@ -355,20 +361,22 @@ def _curves_sections(
                 anytime(by_time),
                 "anytime test accuracy against simulated time",
                 "Test accuracy of the incumbent (best validation accuracy seen so far) against simulated "
-                f"time: {band}.",
+                f"time on a log axis: {band}. {CARRY_FORWARD}",
                 export=export,
             )
             + _figure(
                 anytime(by_evals),
                 "anytime test accuracy against evaluations",
-                f"The same against the number of training evaluations: {band}.",
+                f"The same against the number of training evaluations (linear axis): {band}. {CARRY_FORWARD}",
                 export=export,
             ),
         ),
     ]
     best = plots.optima(store, datasets)
     optimum = ", ".join(f"{report_dataset(d)} {v:.2f}" for d, v in best.items())
-    regret = _legend_outside(plots.plot_regret(by_time, best, rng=rng, n_boot=n_boot), **size)
+    regret = _legend_outside(
+        plots.plot_regret(by_time, best, rng=rng, n_boot=n_boot, legend="outside"), **size
+    )
     out.append(
         _Section(
             "regret",
@@ -377,7 +385,8 @@ def _curves_sections(
                 regret,
                 "regret against simulated time",
                 f"The best 200-epoch test accuracy of any arch in the benchmark ({optimum}) minus the "
-                f"incumbent's, log scale: {band}; a curve stops where it reaches 0.",
+                f"incumbent's against simulated time, both axes log scale: {band}; a curve stops where it "
+                f"reaches 0. {CARRY_FORWARD}",
                 export=export,
             ),
         )
@@ -395,13 +404,14 @@ def _curves_sections(
                     ranks[0],
                     "average rank against simulated time",
                     "Rank (1 = best) of each strategy's mean incumbent test accuracy on each dataset, "
-                    f"averaged over the {len(datasets)} datasets, against simulated time.",
+                    f"averaged over the {len(datasets)} datasets, against simulated time on a log axis. "
+                    + CARRY_FORWARD,
                     export=export,
                 )
                 + _figure(
                     ranks[1],
                     "average rank against evaluations",
-                    "The same against the number of training evaluations.",
+                    "The same against the number of training evaluations (linear axis).",
                     export=export,
                 ),
             )
@@ -434,6 +444,71 @@ def _critical_difference(runs: pd.DataFrame, export: Export | None = None) -> _S
     )
 
 
+def _paper_figures(
+    rows: pd.DataFrame,
+    runs: pd.DataFrame,
+    store: Store,
+    report: SignificanceReport,
+    export: Export | None = None,
+) -> _Section:
+    datasets = sorted(set(runs["dataset"]))
+    best = plots.optima(store, datasets)
+    parts = [
+        _figure(
+            paper_figures.plot_final_distribution(runs, best),
+            "final test accuracy distribution",
+            "Final test accuracy of every run (the incumbent's 200-epoch seed mean): a violin per strategy "
+            "(kernel density cut at the observed range; white dot: median) and the best arch in the benchmark "
+            "(dashed).",
+            export=export,
+        )
+    ]
+    for ds in report.datasets:
+        if len(ds.strategies) < 2:
+            continue
+        fig = paper_figures.plot_pairwise_matrix(
+            [st.comparison for st in ds.statements], ds.strategies, title=_title_of(ds.dataset)
+        )
+        parts.append(
+            _figure(
+                fig,
+                f"pairwise effect sizes on {ds.dataset}",
+                f"Every pair on {ds.dataset}: Vargha-Delaney A12 of the row strategy over the column strategy "
+                f"(the chance that a run of the row beats a run of the column; 0.5 = even), * where the "
+                f"pair's test (Wilcoxon on runs paired by seed, else Mann-Whitney) is significant after Holm's "
+                f"correction over all pairs (alpha {report.alpha:g}).",
+                export=export,
+            )
+        )
+    hits = paper_figures.top_k_hits(tables.final_incumbents(rows), store)
+    parts.append(
+        _figure(
+            paper_figures.plot_top_k_hits(hits),
+            "how often the best archs were found",
+            "Share of runs whose final incumbent is the benchmark's best arch, or among its "
+            + " / ".join(str(k) for k in hits.ks[1:])
+            + " best, by the reported 200-epoch test accuracy (ties at the cut count as in).",
+            export=export,
+        )
+    )
+    parts.append(
+        _figure(
+            paper_figures.plot_valid_vs_test(runs),
+            "validation against test accuracy of the incumbents",
+            "Each run's final incumbent: the validation accuracy the search selected it by (200-epoch, search "
+            "dataset) against its test accuracy on the reported dataset; the spread along a vertical line is "
+            "what validation cannot tell apart.",
+            export=export,
+        )
+    )
+    return _Section("paper", "Distributions, pairs and hits", "\n".join(parts))
+
+
+def _title_of(dataset: str) -> str:
+    shown = report_dataset(dataset)
+    return dataset if shown == dataset else f"{dataset} (test on {shown})"
+
+
 def _pareto(
     rows: pd.DataFrame, spec: Mapping[str, Any], store: Store, export: Export | None = None
 ) -> _Section | None:
@@ -443,30 +518,22 @@ def _pareto(
     )
     if not metrics:
         return None
-    train = rows[rows["epoch"] > 0]
     parts = []
-    for dataset in sorted(set(train["dataset"])):
+    for dataset in sorted(set(rows.loc[rows["epoch"] > 0, "dataset"])):
         shown = report_dataset(dataset)
-        accuracy = np.asarray(store.table(shown, "test_acc", plots.EPOCHS).column("mean"), dtype=np.float64)
-        own = train[train["dataset"] == dataset]
         for metric in metrics:
-            cost = np.asarray(store.table(dataset, metric).column("mean"), dtype=np.float64)
-            known = np.isfinite(cost) & np.isfinite(accuracy)
-            points = np.column_stack([cost, accuracy])
-            found: dict[str, list[np.ndarray]] = {}
-            for (strategy, _run), group in own.groupby(["strategy", "run"], sort=True):
-                archs = np.unique(group["arch_index"].to_numpy(dtype=np.int64))
-                found.setdefault(str(strategy), []).append(points[archs[known[archs]]])
+            known_points, found = hypervolume.run_fronts(rows, store, dataset, metric)
             fig = plots.plot_pareto_fronts(
-                points[known],
+                known_points,
                 found,
                 latency_label=f"{metric} on {dataset}",
                 accuracy_label=f"{shown} test accuracy (%)",
             )
             fig.set_size_inches(7.0, 4.6)
             ax = fig.axes[0]
-            spread = cost[known]
-            if spread.min() > 0 and spread.max() / spread.min() > 100:
+            spread = known_points[:, 0]
+            log_x = bool(spread.min() > 0 and spread.max() / spread.min() > 100)
+            if log_x:
                 ax.set_xscale("log")
             if constraint and constraint["metric"] == metric:
                 ax.axvline(
@@ -483,11 +550,12 @@ def _pareto(
                     fig,
                     f"Pareto fronts on {dataset}: {metric}",
                     f"Every arch (grey), the true Pareto front (black: lowest {metric}, highest {shown} "
-                    f"200-epoch test accuracy) and each run's front of the archs it trained.",
+                    f"200-epoch test accuracy) and each run's front of the archs it trained"
+                    + (f"; {metric} on a log axis." if log_x else "."),
                     export=export,
                 )
             )
-            parts.append(_hypervolume_table(points[known], found))
+            parts.append(_hypervolume_table(known_points, found))
     notes = (
         "<p>Hypervolume (HV) of a run's front: the area it dominates up to the reference point (the true "
         "front's worst metric and worst accuracy, pushed out by a tenth of the front's range: Ishibuchi et al. "
@@ -498,13 +566,11 @@ def _pareto(
 
 
 def _hypervolume_table(points: np.ndarray, found: Mapping[str, Sequence[np.ndarray]]) -> str:
-    reference = plots.reference_point(points)
-    true_hv = plots.hypervolume_2d(points[plots.pareto_front(points)], reference)
-    if true_hv <= 0:
+    hv_by_strategy = hypervolume.fractions(points, found)
+    if any(hv.size == 0 for hv in hv_by_strategy.values()):
         return "<p>The true front has no hypervolume (every arch has the same metric or accuracy).</p>"
     rows = []
-    for strategy, fronts in found.items():
-        hv = np.array([plots.hypervolume_2d(f, reference) for f in fronts]) / true_hv
+    for strategy, hv in hv_by_strategy.items():
         std = hv.std(ddof=1) if hv.size > 1 else float("nan")
         rows.append(
             [strategy, f"{hv.size}", _pm_digits(hv.mean(), std, 3), f"{hv.min():.3f}", f"{hv.max():.3f}"]
@@ -518,8 +584,7 @@ def _pm_digits(mean: float, std: float, digits: int) -> str:
     return f"{mean:.{digits}f}" if std != std else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def _significance(runs: pd.DataFrame, seed: int) -> _Section:
-    report = significance(runs, seed=seed)
+def _significance(report: SignificanceReport) -> _Section:
     text = format_markdown(report)
     text = text.split("\n", 1)[1] if text.startswith("## ") else text  # the section has its own title
     return _Section("significance", "Significance", markdown_to_html(text, heading_offset=0))
@@ -563,6 +628,7 @@ def build_html(
     n_boot: int = 1000,
     check_data: bool = True,
     export: Export | None = None,
+    generated_at: str | None = None,
 ) -> str:
     """The report of `results_dir` as one self-contained HTML page (a string).
 
@@ -593,10 +659,12 @@ def build_html(
         final,
         *_curves_sections(rows, runs, store, rng, n_boot, export=export),
     ]
+    report = significance(runs, seed=seed)
+    sections.append(_paper_figures(rows, runs, store, report, export=export))
     pareto = _pareto(rows, config["spec"], store, export=export)
     if pareto is not None:
         sections.append(pareto)
-    sections.append(_significance(runs, seed))
+    sections.append(_significance(report))
 
     spec = config["spec"]
     title = f"nasbench-suite comparison: {results_dir.resolve().name}"
@@ -604,8 +672,10 @@ def build_html(
         f"{len(spec['strategies'])} strategies × {len(spec['datasets'])} dataset(s) × {spec['runs']} runs, "
         f"{_budget_text(spec['budget'])}"
     )
+    stamp = generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     footer = (
-        f"generated by nasbench-suite {config.get('suite_version', 'unknown')} from {results_dir.resolve()}"
+        f"generated {stamp} by nasbench-suite {__version__} from {results_dir.resolve()} (results written by "
+        f"nasbench-suite {config.get('suite_version', 'unknown')})"
     )
     nav = "".join(f'<a href="#{s.anchor}">{_e(s.title)}</a>' for s in sections)
     body = "\n".join(

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from nasbench_suite.analysis.colors import band_hatch, strategy_colors
 from nasbench_suite.analysis.stats import nemenyi_cd
 from nasbench_suite.datasets import report_dataset
 from nasbench_suite.errors import ConfigError
@@ -427,11 +428,9 @@ def _figure(n_panels: int = 1, *, width: float = 3.6, height: float = 3.0, share
     return fig, list(axes)
 
 
-def _colors(strategies: Sequence[str]) -> dict[str, tuple[float, ...]]:
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab10" if len(strategies) <= 10 else "tab20"]
-    return {s: cmap(i % cmap.N) for i, s in enumerate(sorted(strategies))}
+def _colors(strategies: Sequence[str]) -> dict[str, str]:
+    """One fixed colour per strategy name, the same in every figure (`analysis.colors`)."""
+    return strategy_colors(strategies)
 
 
 def _title(dataset: str) -> str:
@@ -447,31 +446,40 @@ def plot_anytime(
     n_boot: int = 1000,
     confidence: float = 0.95,
     log_y: bool = False,
+    legend: Literal["inside", "outside"] = "inside",
 ) -> Figure:
     """One panel per dataset: the `statistic` over runs of every strategy against time (log x) or
-    evaluations, with its bootstrap confidence band."""
+    evaluations, with its bootstrap confidence band (a light fill with edges and a hatch per strategy;
+    each legend entry shows both). A run that finished before the end of the axis keeps its last value
+    (carried forward), so every run counts at every point after its first evaluation."""
     from matplotlib import rc_context
 
     gen = as_generator(rng)
     colors = _colors(curves.strategies)
+    items: dict[str, tuple[tuple[object, object], str]] = {}
     with rc_context(_RC):
         fig, axes = _figure(len(curves.datasets))
         for ax, d in zip(axes, curves.datasets, strict=True):
-            for s in curves.strategies:
+            for k, s in enumerate(curves.strategies):
                 if (s, d) not in curves.values:
                     continue
                 band = bootstrap_band(
                     curves.values[(s, d)], rng=gen, statistic=statistic, n_boot=n_boot, confidence=confidence
                 )
-                ax.step(curves.grid, band.center, where="post", color=colors[s], lw=1.4,
-                        label=f"{s} (n={band.n_runs})")  # fmt: skip
-                ax.fill_between(
-                    curves.grid, band.low, band.high, step="post", color=colors[s], alpha=0.2, lw=0
-                )
+                (line,) = ax.step(curves.grid, band.center, where="post", color=colors[s], lw=1.4)
+                # a light fill with the strategy's edge and its own hatch: bands stay apart when they overlap
+                patch = ax.fill_between(curves.grid, band.low, band.high, step="post", facecolor=colors[s],
+                                        alpha=0.12, edgecolor=colors[s], lw=0.6, hatch=band_hatch(k))  # fmt: skip
+                items.setdefault(s, ((patch, line), f"{s} (n={band.n_runs})"))
             _decorate(ax, curves.axis, log_y)
             ax.set_title(_title(d))
         axes[0].set_ylabel(f"{statistic} {curves.quantity}")
-        axes[-1].legend(loc="best", title=f"{confidence:.0%} bootstrap CI")
+        handles, labels = [h for h, _ in items.values()], [t for _, t in items.values()]
+        title = f"line: {statistic}; band: {confidence:.0%} bootstrap CI"
+        if legend == "outside":
+            fig.legend(handles, labels, loc="outside right upper", title=title)
+        else:
+            axes[-1].legend(handles, labels, loc="best", title=title)
     return fig
 
 
@@ -483,6 +491,7 @@ def plot_regret(
     statistic: Statistic = "mean",
     n_boot: int = 1000,
     confidence: float = 0.95,
+    legend: Literal["inside", "outside"] = "inside",
 ) -> Figure:
     """`plot_anytime` of optimum - incumbent test accuracy on a log y scale."""
     return plot_anytime(
@@ -492,6 +501,7 @@ def plot_regret(
         n_boot=n_boot,
         confidence=confidence,
         log_y=True,
+        legend=legend,
     )
 
 

@@ -15,7 +15,7 @@ Which library does what (hand-written code only where no maintained library does
 
 - scipy.stats: Wilcoxon signed-rank (`wilcoxon`), Mann-Whitney U (`mannwhitneyu`, whose U gives A12),
   Friedman (`friedmanchisquare`), the percentile bootstrap (`bootstrap`), the studentized range behind
-  the Nemenyi critical value (`studentized_range`), ranks (`rankdata`);
+  the Nemenyi critical value beyond Demsar's published table (`studentized_range`), ranks (`rankdata`);
 - statsmodels: Holm's correction (`stats.multitest.multipletests(method="holm")`);
 - scikit-posthocs: the Nemenyi post-hoc p-values after a Friedman test (`posthoc_nemenyi_friedman`);
 - hand-written, because no maintained library computes them from these inputs: the matched-pairs
@@ -54,8 +54,7 @@ from scipy import stats as sps
 from nasbench_suite.errors import ConfigError
 
 # Demsar (2006), Table 5(a): critical values q_alpha of the two-tailed Nemenyi test (the studentized
-# range statistic at infinite degrees of freedom divided by sqrt 2), for k = 2..10 classifiers; the
-# published reference that `nemenyi_q` (computed by scipy) is tested against.
+# range statistic at infinite degrees of freedom divided by sqrt 2), for k = 2..10 classifiers.
 NEMENYI_Q: dict[float, tuple[float, ...]] = {
     0.05: (1.960, 2.343, 2.569, 2.728, 2.850, 2.949, 3.031, 3.102, 3.164),
     0.10: (1.645, 2.052, 2.291, 2.459, 2.589, 2.693, 2.780, 2.855, 2.920),
@@ -488,11 +487,14 @@ def iman_davenport(chi2: float, n_tasks: int, k: int) -> float:
 
 
 def nemenyi_q(k: int, alpha: float = 0.05) -> float:
-    """Critical value q_alpha of the Nemenyi test for k strategies: the studentized range quantile at
-    infinite df over sqrt 2 (scipy; Demsar's Table 5(a), `NEMENYI_Q`, rounds it to 3 decimals)."""
+    """Critical value q_alpha of the Nemenyi test for k strategies: Demsar's published Table 5(a) for
+    k <= 10 and alpha in {0.05, 0.10} (the values CD diagrams in papers use), otherwise scipy's studentized
+    range quantile at infinite df over sqrt 2 (which the table rounds to 3 decimals)."""
     alpha = _check_alpha(alpha)
     if not (isinstance(k, int | np.integer) and k >= 2):
         raise ConfigError(f"the Nemenyi test needs k >= 2 strategies, got {k!r}")
+    if alpha in NEMENYI_Q and k <= 10:
+        return NEMENYI_Q[alpha][k - 2]
     return float(sps.studentized_range.ppf(1.0 - alpha, k, np.inf) / np.sqrt(2.0))
 
 

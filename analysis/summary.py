@@ -75,21 +75,40 @@ def caveats(runs: pd.DataFrame, config: dict[str, Any]) -> list[str]:
     return notes
 
 
-def format_text(table: pd.DataFrame, notes: list[str], config: dict[str, Any]) -> str:
+def format_text(
+    table: pd.DataFrame, notes: list[str], config: dict[str, Any], hypervolume: pd.DataFrame | None = None
+) -> str:
+    """The `report` command's text. `hypervolume` (`analysis.hypervolume.hypervolume_table`), for a
+    multi-objective or constrained comparison, adds a column per metric: mean HV / true HV over runs."""
     spec = config["spec"]
+    hv = hypervolume if hypervolume is not None and len(hypervolume) else None
+    metrics = list(dict.fromkeys(hv["metric"])) if hv is not None else []
     budget = spec["budget"]
     lines = [
         f"comparison: {budget['limit']:g} {budget['kind']} budget, {spec['schedule']}-epoch search schedule, "
         f"noise {spec['noise']}, root seed {spec['seed']}, suite {config['suite_version']}, data {config['data_checksum'][:12]}",
         "",
-        f"{'strategy':<12} {'dataset':<15} {'test on':<15} {'runs':>5} {'test acc':>15} {'valid acc':>15} {'evals':>7} {'overhead':>9}",
+        f"{'strategy':<12} {'dataset':<15} {'test on':<15} {'runs':>5} {'test acc':>15} {'valid acc':>15} {'evals':>7} {'overhead':>9}"
+        + "".join(f" {'HV ' + m:>24}" for m in metrics),
     ]
     for row in table.itertuples():
-        lines.append(
+        line = (
             f"{row.strategy:<12} {row.dataset:<15} {row.test_on:<15} {row.runs:>5} "
             f"{row.test_mean:>7.2f} ± {_fmt(row.test_std):>5} {row.valid_mean:>7.2f} ± {_fmt(row.valid_std):>5} "
             f"{row.evaluations:>7.1f} {row.overhead_s:>8.3f}s"
         )
+        for m in metrics:
+            cell = hv[(hv["strategy"] == row.strategy) & (hv["dataset"] == row.dataset) & (hv["metric"] == m)]
+            text = "n/a" if cell.empty else f"{cell['hv_mean'].iloc[0]:.3f} ± {_fmt3(cell['hv_std'].iloc[0])}"
+            line += f" {text:>24}"
+        lines.append(line)
+    if metrics:
+        notes = [
+            *notes,
+            "HV: hypervolume of each run's front (test accuracy against the metric, every arch it trained) as a "
+            "fraction of the true front's, mean ± std over runs; reference point: the true front's nadir pushed "
+            "out by a tenth of its range",
+        ]
     lines += ["", *[f"note: {n}" for n in notes]]
     return "\n".join(lines)
 
@@ -101,3 +120,7 @@ def to_json(table: pd.DataFrame, notes: list[str], config: dict[str, Any]) -> di
 
 def _fmt(x: float) -> str:
     return "n/a" if pd.isna(x) else f"{x:.2f}"
+
+
+def _fmt3(x: float) -> str:
+    return "n/a" if pd.isna(x) else f"{x:.3f}"

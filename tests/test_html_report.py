@@ -164,6 +164,7 @@ def test_the_page_parses_and_holds_every_section(page: Page, comparison: Path) -
         "regret",
         "ranks",
         "cd",
+        "paper",
         "pareto",
         "significance",
     ]
@@ -279,7 +280,8 @@ def test_nothing_external_and_every_embedded_png_decodes(report: Path, page: Pag
     assert all(a.get("href", "#").startswith("#") for _, a in page.tags)
     sources = [a for _, a in page.tags if "src" in a]
     images = page.attrs("img")
-    assert len(images) == len(sources) == 2 + 1 + 2 + 1 + 2  # anytime x2, regret, ranks x2, CD, Pareto x2
+    # anytime x2, regret, ranks x2, CD, then final distribution, pairwise x2, top-k hits, valid vs test, Pareto x2
+    assert len(images) == len(sources) == 2 + 1 + 2 + 1 + 5 + 2
     prefix = "data:image/png;base64,"
     for a in images:
         assert a["src"] is not None and a["src"].startswith(prefix), a["src"][:40] if a["src"] else None
@@ -326,6 +328,8 @@ def test_measurement_rows_and_the_measure_column_change_nothing(
     rows = load_rows(copy)
     assert (rows["epoch"] == 0).any() and "measure" in rows.columns
     again = html_report.build_html(copy, real_store)
+    stamp = re.compile(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    again, page = stamp.sub("generated", again), stamp.sub("generated", page)
     assert again.replace(str(copy.resolve()), "DIR").replace(copy.name, "NAME") == page.replace(
         str(original.resolve()), "DIR"
     ).replace(original.name, "NAME")
@@ -346,13 +350,13 @@ def test_write_html_replaces_the_file_whole_or_not_at_all(
 
 def test_a_single_strategy_under_a_constraint_gets_no_rank_or_cd_plot(small: tuple[Path, str]) -> None:
     page = Page(small[1])
-    assert list(page.sections) == ["setup", "caveats", "summary", "final", "anytime", "regret", "pareto",
-                                   "significance"]  # fmt: skip
+    assert list(page.sections) == ["setup", "caveats", "summary", "final", "anytime", "regret", "paper",
+                                   "pareto", "significance"]  # fmt: skip
     setup = dict(tuple(r) for r in page.tables["setup"][0])
     assert setup["constraint"] == "params_mb ≤ 0.5"
     assert "constraint params_mb <= 0.5" in page.sections["caveats"]
     assert "only random ran there; nothing to compare" in " ".join(page.sections["significance"].split())
-    assert len(page.attrs("img")) == 2 + 1 + 1
+    assert len(page.attrs("img")) == 2 + 1 + 3 + 1  # no pairwise matrix with one strategy
 
 
 def test_markdown_is_escaped_and_only_its_subset_is_interpreted() -> None:
@@ -394,3 +398,43 @@ def test_chromium_screenshot_is_a_page_not_a_blank(report: Path, tmp_path: Path)
     rgb8 = (rgb.reshape(-1, 3) * 255).astype(np.uint32)
     colours = np.unique(rgb8[:, 0] << 16 | rgb8[:, 1] << 8 | rgb8[:, 2])
     assert colours.size > 50  # the figures' colours, not only black text on white
+
+
+def test_the_paper_figures_captions_and_footer_say_what_a_reader_must_know(page: Page, report: Path) -> None:
+    captions = " ".join(page.sections["anytime"].split())
+    assert "simulated time on a log axis" in captions and "carried forward" in captions
+    assert "both axes log scale" in " ".join(page.sections["regret"].split())
+    paper = " ".join(page.sections["paper"].split())
+    for needle in (
+        "best arch in the benchmark (dashed)",
+        "A12 of the row strategy",
+        "Holm",
+        "among its 10 / 100",
+    ):
+        assert needle in paper, needle
+    alts = [a["alt"] for a in page.attrs("img")]
+    assert "pairwise effect sizes on cifar10-valid" in alts and "pairwise effect sizes on cifar100" in alts
+    footer = report.read_text(encoding="utf-8").split("<footer>")[1].split("</footer>")[0]
+    assert re.search(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC by nasbench-suite \S+", footer), footer
+
+
+def test_the_text_report_has_the_hypervolume_column_of_the_html_tables(
+    comparison: Path, page: Page, real_store: Store
+) -> None:
+    from nasbench_suite.analysis.hypervolume import hypervolume_table
+    from nasbench_suite.analysis.summary import caveats, format_text, summarize
+
+    runs, rows = load_runs(comparison), load_rows(comparison)
+    config = json.loads((comparison / "config.json").read_text())
+    hv = hypervolume_table(rows, config["spec"], real_store)
+    assert len(hv) == 3 * 2 and set(hv["metric"]) == {"latency_s"} and (hv["runs"] == 8).all()
+    text = format_text(summarize(runs), caveats(runs, config), config, hv)
+    assert "HV latency_s" in text.splitlines()[2] and "hypervolume of each run's front" in text
+    # the HTML's Pareto tables (one per dataset, in dataset order) show the same means
+    html_tables = page.tables["pareto"]
+    for table, dataset in zip(html_tables, ("cifar10-valid", "cifar100"), strict=True):
+        for strategy, _runs, shown, *_ in table[1:]:
+            cell = hv[(hv["strategy"] == strategy) & (hv["dataset"] == dataset)].iloc[0]
+            assert shown.split(" ± ")[0] == f"{cell['hv_mean']:.3f}"
+            line = next(x for x in text.splitlines() if x.startswith(f"{strategy:<12} {dataset:<15}"))
+            assert line.rstrip().endswith(f"{cell['hv_mean']:.3f} ± {cell['hv_std']:.3f}")

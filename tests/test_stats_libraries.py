@@ -38,10 +38,13 @@ def test_a12_from_the_mann_whitney_u_equals_the_mid_rank_formula() -> None:
     assert stats.a12(a, b) == pytest.approx(by_hand, abs=1e-15)
 
 
-def test_the_nemenyi_q_is_demsars_table_and_the_pairwise_p_values_are_the_studentized_range() -> None:
+def test_the_nemenyi_q_and_the_pairwise_p_values_from_scikit_posthocs_are_the_studentized_range() -> None:
     for alpha, table in stats.NEMENYI_Q.items():
         for k, q in enumerate(table, start=2):
-            assert round(stats.nemenyi_q(k, alpha), 3) == pytest.approx(q, abs=1.01e-3)
+            assert stats.nemenyi_q(k, alpha) == q  # Demsar's published values, as papers' CD diagrams use
+            exact = sps.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
+            assert q == pytest.approx(exact, abs=1e-3)
+    assert stats.nemenyi_q(11) == pytest.approx(sps.studentized_range.ppf(0.95, 11, np.inf) / np.sqrt(2))
     rng = np.random.default_rng(2)
     scores = {
         name: rng.normal(shift, 1.0, size=(5, 12)) for name, shift in (("a", 0.0), ("b", 0.3), ("c", 1.0))
