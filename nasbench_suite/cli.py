@@ -373,8 +373,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     notes = caveats(runs, config)
     if args.json:
         print(json.dumps(to_json(table, notes, config), indent=1))
-    else:
-        print(format_text(table, notes, config))
+        return 0
+    hv = None
+    spec = config["spec"]
+    if (spec.get("objective") or spec.get("constraint")) and not spec.get("live"):
+        from nasbench_suite.analysis.hypervolume import hypervolume_table
+        from nasbench_suite.results import load_rows
+        from nasbench_suite.store import Store
+
+        rows = load_rows(Path(args.dir), columns=["strategy", "dataset", "run", "epoch", "arch_index"])
+        # after `compare`, the store the comparison ran on (its config records it)
+        store = _open_store(args) if getattr(args, "store", None) else Store(config.get("store") or _store_path(args))
+        hv = hypervolume_table(rows, spec, store)
+    print(format_text(table, notes, config, hv))
     return 0
 
 
@@ -424,20 +435,21 @@ def _reproduce_also(args: argparse.Namespace, modules: tuple[str, ...]) -> None:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     also = _also_modules(args)
-    from nasbench_suite import strategies
-    from nasbench_suite.analysis import reproduce
+    from nasbench_suite.analysis.reproduce import format_markdown
+    from nasbench_suite.reproduction.protocols import PROTOCOLS
+    from nasbench_suite.reproduction.run import reproduce
 
-    run = {"nb201": reproduce.reproduce_nb201, "nats": reproduce.reproduce_nats}[args.paper]
-    report = run(
+    report = reproduce(
+        PROTOCOLS[args.paper],
         _open_store(args),
         Path(args.out),
-        strategies.build,
         runs=args.runs,
         seed=args.seed,
         jobs=args.jobs,
         progress=not args.quiet,
+        sweep_runs=args.sweep_runs,
     )
-    text = reproduce.format_markdown(report)
+    text = format_markdown(report)
     from nasbench_suite.results import atomic_write_bytes
 
     atomic_write_bytes(Path(args.out) / f"{args.paper}.md", text.encode())
@@ -670,6 +682,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.add_argument(
         "--runs", type=integer, default=500, help="runs per strategy (default 500, the papers' count)"
+    )
+    rp.add_argument(
+        "--sweep-runs", type=integer, default=None, help="runs per setting of a sensitivity sweep (default: the protocol's)"
     )
     rp.add_argument("--seed", type=integer, default=0, help="root seed (default 0)")
     rp.add_argument(

@@ -103,7 +103,7 @@ NB201 = Protocol(
             (0.001, 0.01, 0.05, 0.1, 0.5),
             runs=200,
             chosen=0.05,
-            finding="no version of the official scripts pins the learning rate down: the December 2019 "
+            finding="No version of the official scripts pins the learning rate down: the December 2019 "
             "scripts hard-code 0.001 (and return the policy's argmax, not the best arch seen), the documented "
             "command passes 0.5, NATS-Bench uses 0.01. Only 0.05-0.1 with best-seen selection match the "
             "published means; the row above is labelled as run at 0.05 for that reason, so the paper's "
