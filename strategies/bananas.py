@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,107 +15,12 @@ from nasbench_suite.strategies._candidates import (
     require_int,
     require_positive,
 )
+from nasbench_suite.strategies.mlp_ensemble import MLPEnsemble
 from nasbench_suite.strategies.registry import register
 
 ACQUISITIONS = ("its", "ucb")
 LOSSES = ("mae", "mape")
 MAPE_LOWER_BOUND = 4.5  # official mape_loss: a lower bound on the validation error (percent)
-
-
-# ---------------------------------------------------------------- validation
-
-
-class MLPEnsemble:
-    """`members` independent ReLU networks (`n_layers` hidden layers of `width`, one linear output),
-    trained together: weights carry a leading member axis and live in one flat buffer, so a single
-    vectorized Adam step updates every member. Keras defaults of the official code: Glorot-uniform
-    weights, zero biases, Adam(beta1=0.9, beta2=0.99, eps=1e-7), minibatches reshuffled each epoch
-    (independently per member)."""
-
-    def __init__(
-        self, *, n_in: int, members: int, n_layers: int, width: int, rng: np.random.Generator
-    ) -> None:
-        dims = [n_in] + [width] * n_layers + [1]
-        shapes = [s for a, b in itertools.pairwise(dims) for s in ((members, a, b), (members, 1, b))]
-        sizes = [math.prod(s) for s in shapes]
-        offsets = np.concatenate([[0], np.cumsum(sizes)])
-        self.theta = np.zeros(int(offsets[-1]))
-        self._grad = np.zeros_like(self.theta)
-        self._params = [
-            self.theta[o : o + n].reshape(s) for o, n, s in zip(offsets[:-1], sizes, shapes, strict=True)
-        ]
-        self._grads = [
-            self._grad[o : o + n].reshape(s) for o, n, s in zip(offsets[:-1], sizes, shapes, strict=True)
-        ]
-        for w in self._params[0::2]:
-            limit = math.sqrt(6.0 / (w.shape[1] + w.shape[2]))
-            w[...] = rng.uniform(-limit, limit, size=w.shape)
-        self.members = members
-        self._rng = rng
-
-    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        hidden = [x]
-        h = x
-        n = len(self._params) // 2
-        for layer in range(n):
-            h = h @ self._params[2 * layer] + self._params[2 * layer + 1]
-            if layer < n - 1:
-                np.maximum(h, 0.0, out=h)
-                hidden.append(h)
-        return h[..., 0], hidden
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """(members, n) predictions for x of shape (n, n_in)."""
-        return self._forward(np.asarray(x, dtype=np.float64)[None])[0]
-
-    def fit(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        *,
-        epochs: int,
-        batch_size: int,
-        learning_rate: float,
-        weights: np.ndarray | None = None,
-    ) -> list[float]:
-        """Minimize the (weighted) mean absolute error; returns the mean training loss of every epoch."""
-        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=np.float64)
-        m, v, buf = np.zeros_like(self.theta), np.zeros_like(self.theta), np.empty_like(self.theta)
-        beta1, beta2, eps = 0.9, 0.99, 1e-7
-        n, step, history = len(y), 0, []
-        ones = np.ones((self.members, 1, batch_size))
-        for _ in range(epochs):
-            order = np.argsort(self._rng.random((self.members, n)), axis=1)
-            total = 0.0
-            for start in range(0, n, batch_size):
-                idx = order[:, start : start + batch_size]
-                out, hidden = self._forward(x[idx])
-                residual = out - y[idx]
-                total += float(np.sum(w[idx] * np.abs(residual))) / self.members
-                self._backward(hidden, (w[idx] * np.sign(residual) / idx.shape[1])[..., None], ones)
-                step += 1  # Adam, in place: temporaries of the whole parameter vector cost more than the math
-                m *= beta1
-                np.multiply(self._grad, 1 - beta1, out=buf)
-                m += buf
-                v *= beta2
-                np.square(self._grad, out=buf)
-                buf *= 1 - beta2
-                v += buf
-                np.sqrt(v, out=buf)
-                buf += eps
-                np.divide(m, buf, out=buf)
-                buf *= learning_rate * math.sqrt(1 - beta2**step) / (1 - beta1**step)
-                self.theta -= buf
-            history.append(total / n)
-        return history
-
-    def _backward(self, hidden: list[np.ndarray], g: np.ndarray, ones: np.ndarray) -> None:
-        for layer in range(len(self._params) // 2 - 1, -1, -1):
-            np.matmul(hidden[layer].transpose(0, 2, 1), g, out=self._grads[2 * layer])
-            np.matmul(ones[:, :, : g.shape[1]], g, out=self._grads[2 * layer + 1])  # sum over the batch, fast
-            if layer:
-                g = (g @ self._params[2 * layer].transpose(0, 2, 1)) * (hidden[layer] > 0)
 
 
 def independent_thompson(predictions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -147,6 +50,12 @@ class Bananas:
     targets; the suite's path encoding drops routes through `none` (84 columns instead of 155, same
     information); when no unseen mutant exists (tiny spaces) unseen random archs are used, and once
     the space is exhausted evaluated archs may be proposed again.
+
+    The ensemble (`strategies.mlp_ensemble`) is trained as one batched float32 model, Keras' default
+    float type as in the official code (earlier versions of the suite used float64). Every round trains
+    fresh networks, as the paper's Algorithm 1 (train the ensemble on all evaluated archs) and the
+    official code (new `MetaNeuralnet`s each round) do: warm-starting from the last round would be
+    cheaper, but neither source does it, so it is not done here.
     """
 
     def __init__(
