@@ -10,7 +10,7 @@ OUT ?= results/default
 RUNS ?= 500
 JOBS ?=
 
-.PHONY: install check-source data reimport compare report reproduce validate test chromium lint format bench clean
+.PHONY: install check-source data reimport compare report reproduce validate test fuzz chromium lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -66,6 +66,14 @@ validate: data
 # The HTML report is tested the way a reader sees it, rendered in headless Chromium (Debian's package).
 test: install chromium
 	$(BIN)/pytest
+
+# The property-based fuzz tests' long profile: 2500 generated CLI argument sets and 4000+ store/parser API
+# calls; every one must work or end in one error line (exit 2) with nothing written. Counts in $(FUZZ_REPORT).
+FUZZ_REPORT ?= bench-results/fuzz.json
+fuzz: install
+	mkdir -p $(dir $(FUZZ_REPORT))
+	NASBENCH_SUITE_FUZZ=long NASBENCH_SUITE_FUZZ_REPORT=$(FUZZ_REPORT) $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
+	cat $(FUZZ_REPORT)
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \

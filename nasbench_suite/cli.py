@@ -18,7 +18,7 @@ from typing import NoReturn
 
 from nasbench_suite.live_training import commands as live_commands  # argument definitions only; torch loads lazily
 from nasbench_suite import __version__
-from nasbench_suite.cli_types import integer, number, parse_integer
+from nasbench_suite.cli_types import integer, number, one_line, parse_integer
 from nasbench_suite.errors import ConfigError, SuiteError
 from nasbench_suite.run_files import ResultsWarning
 
@@ -27,7 +27,7 @@ from nasbench_suite.store.locate import DEFAULT_STORE, STORE_ENV, import_target,
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, not argparse's usage block
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see --help)\n")
 
 
 def _store_path(args: argparse.Namespace) -> Path:
@@ -744,7 +744,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(warnings.formatwarning(message, category, filename, lineno, line), end="", file=sys.stderr)
         elif str(message) not in shown:
             shown.add(str(message))
-            print(f"nasbench-suite: warning: {message}", file=sys.stderr)
+            print(f"nasbench-suite: warning: {one_line(str(message))}", file=sys.stderr)
 
     with warnings.catch_warnings():  # restores the warning machinery on the way out
         warnings.simplefilter("always", ResultsWarning)
@@ -756,14 +756,16 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except SuiteError as exc:
-        print(f"nasbench-suite: error: {exc}", file=sys.stderr)
+        # one line even when the message holds a path with a newline in it
+        print(f"nasbench-suite: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet
         return 0
     except OSError as exc:  # a path the system refuses (too long, a file where a folder must be, /proc, ...)
         where = f" {exc.filename!r}" if exc.filename is not None else ""
-        print(f"nasbench-suite: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        reason = one_line(str(exc.strerror or exc))
+        print(f"nasbench-suite: error: cannot use{where}: {reason}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

@@ -1,5 +1,7 @@
 """Argument types of the command line: numbers spelled with ASCII digits only.
 
+`one_line` escapes line breaks in a message that echoes input unquoted (argparse's).
+
 Python's `int` and `float` accept any Unicode decimal digit (`int("٣") == 3`, `float("١٢")` == 12.0)
 and surrounding whitespace; a command line that takes `٣` for 3 can run another experiment than the one
 typed. These accept `[0-9]` only, and say what they expected in argparse's one-line error.
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+# every character that str.splitlines breaks a line at (a terminal breaks at some of them too)
+_LINE_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
@@ -31,3 +35,9 @@ def number(text: str) -> float:
     if not _NUMBER.fullmatch(text):
         raise ValueError(text)  # argparse: "invalid number value: 'x'"
     return float(text)
+
+
+def one_line(message: str) -> str:
+    """`message` with its line breaks escaped (argparse echoes arguments unquoted: a newline in one could
+    forge an output line)."""
+    return _LINE_BREAKS.sub(lambda m: repr(m.group())[1:-1], message)

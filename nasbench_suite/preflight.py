@@ -3,6 +3,8 @@
 - `check_budget_fits`: a budget that cannot fit one evaluation of the chosen schedule would give a table
   of NaN with exit status 0; it is an error naming the cheapest evaluation's cost instead.
   `budget_warning`: one that fits the cheapest but not the dearest evaluation (a run may end empty).
+  A budget that allows more than `MAX_EVALUATIONS_PER_RUN` evaluations (a run that would not end) is an
+  error too.
 - `estimate`: a grid larger than `LARGE_GRID` runs is announced with its estimated time, disk and
   memory, measured on one run of each strategy (run 0 on the first dataset, nothing written), before the
   runner starts submitting it lazily.
@@ -25,18 +27,23 @@ from nasbench_suite.runner import ComparisonSpec, StrategyFactory, run_one
 from nasbench_suite.store import Store
 
 LARGE_GRID = 100_000  # runs; above this the CLI prints the estimate first
+# evaluations one run may make at the cheapest fidelity (NAS-Bench-201's protocol makes about 100-300;
+# a run's trajectory lives in memory, about 1 kB an evaluation, until its file is written)
+MAX_EVALUATIONS_PER_RUN = 100_000
 # what the driver keeps per finished run (its RunResult in the returned list, the cell in the done set)
 DRIVER_BYTES_PER_RUN = 400
 
 
 def check_budget_fits(oracle: TabularOracle) -> None:
     """ConfigError unless the oracle's budget fits one evaluation of its default fidelity (the full
-    schedule) on at least one arch, by the budget's own overshoot rule."""
+    schedule) on at least one arch, by the budget's own overshoot rule, and allows at most
+    `MAX_EVALUATIONS_PER_RUN` evaluations at the cheapest fidelity."""
     fidelity, budget = oracle.problem.default_fidelity, oracle.budget
     costs = oracle.cost.training_all(fidelity)
     index = int(np.nanargmin(costs))
     cost = float(costs[index])
     if Spent.fits(budget, cost, fidelity.epoch, 0.0, 0, 0):
+        _check_not_endless(oracle)
         return
     cheapest = {
         BudgetKind.SECONDS: f"costs {cost:.6g} simulated seconds (arch {index})",
@@ -47,6 +54,22 @@ def check_budget_fits(oracle: TabularOracle) -> None:
         f"a budget of {budget} cannot fit one evaluation at {fidelity.schedule} epochs on {oracle.dataset}: "
         f"the cheapest {cheapest}; raise the budget or choose a shorter --epochs"
     )
+
+
+def _check_not_endless(oracle: TabularOracle) -> None:
+    budget = oracle.budget
+    cheapest_s = min(float(np.nanmin(oracle.cost.training_all(f))) for f in oracle.problem.fidelities)
+    cheapest_epochs = min(f.epoch for f in oracle.problem.fidelities)
+    most = {
+        BudgetKind.SECONDS: budget.limit / cheapest_s,
+        BudgetKind.EPOCHS: budget.limit / cheapest_epochs,
+        BudgetKind.EVALUATIONS: budget.limit,
+    }[budget.kind]
+    if most > MAX_EVALUATIONS_PER_RUN:
+        raise ConfigError(
+            f"a budget of {budget} allows up to {most:.3g} evaluations per run on {oracle.dataset}; a run "
+            f"holds at most {MAX_EVALUATIONS_PER_RUN:,} (its trajectory is kept in memory): lower the budget"
+        )
 
 
 def budget_warning(oracle: TabularOracle) -> str | None:

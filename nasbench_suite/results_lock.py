@@ -48,16 +48,32 @@ def _holder(text: str) -> str:
         return "another process (it has not written its name yet)"
 
 
-def _open(out: Path) -> int:
+def _open(out: Path) -> tuple[int, list[Path]]:
+    """The lock file's descriptor, and the folders made for it (deepest first)."""
+    made: list[Path] = []
     try:
         if out.exists() and not out.is_dir():
             raise ResultsError(f"--out {str(out)!r} is a file, not a directory; choose a directory")
+        folder = out.absolute()
+        while not folder.exists():
+            made.append(folder)
+            folder = folder.parent
         out.mkdir(parents=True, exist_ok=True)
-        return os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        return os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644), made
     except OSError as exc:
+        _remove_empty(made)
         raise ResultsError(
             f"cannot write results to {str(out)!r}: {exc.strerror or exc}; choose another --out"
         ) from None
+
+
+def _remove_empty(made: list[Path]) -> None:
+    """Remove the folders this lock made, deepest first, while they are empty."""
+    for folder in made:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 @contextmanager
@@ -65,7 +81,8 @@ def results_lock(out: Path, *, command: str | None = None) -> Iterator[None]:
     """Hold the results directory `out` (created if missing) for writing; ResultsError if another
     process holds it or the file system cannot lock."""
     out = Path(out)
-    fd = _open(out)
+    fd, made = _open(out)
+    failed = True
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -91,5 +108,9 @@ def results_lock(out: Path, *, command: str | None = None) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.pwrite(fd, data, 0)
         yield
+        failed = False
     finally:
+        if failed and made and os.listdir(out) == [LOCK]:  # a command that failed leaves nothing behind
+            (out / LOCK).unlink()
+            _remove_empty(made)
         os.close(fd)  # closing the last descriptor releases the flock

@@ -105,6 +105,11 @@ def test_a_budget_that_fits_no_evaluation_names_the_cheapest(capsys, tmp_path: P
         assert code == 2 and out == "" and len(err.splitlines()) == 1, err
         assert f"cannot fit one evaluation at 12 epochs on cifar100: {message}" in err
         assert not (tmp_path / "out").exists()
+    for kind, limit, most in (("--eval-budget", "100001", "1e+05"), ("--time-budget", "1e7", "8.31e+05")):
+        argv[budget : budget + 2] = [kind, limit]  # a run that would not end: 1e7 / (12 + 1/30) evaluations
+        code, out, err = _run(capsys, *argv)
+        assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+        assert f"allows up to {most} evaluations per run on cifar100; a run holds at most 100,000" in err
     argv[budget : budget + 2] = ["--time-budget", "12.04"]  # fits arch 0 only: a warning, and it runs
     code, _, err = _run(capsys, *argv)
     assert code == 0
