@@ -91,7 +91,14 @@ def start(
         schedule=SCHEDULE,
         **problem_extras(name, store),
     )
-    return build(name, oracle.problem, np.random.default_rng(strategy_seq)), oracle
+    return build(name, oracle.problem, np.random.default_rng(strategy_seq), contract_hparams(name)), oracle
+
+
+def contract_hparams(name: str) -> dict[str, Any]:
+    """The hyperparameters the checks build strategy `name` with: its class's `contract_hparams` (a slow
+    strategy's smaller settings of the same algorithm, e.g. SMAC's acquisition search), else none
+    (its defaults)."""
+    return dict(getattr(strategy_class(name), "contract_hparams", {}))
 
 
 def search(

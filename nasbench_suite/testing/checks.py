@@ -29,6 +29,7 @@ from nasbench_suite.testing._harness import (
     check_count,
     check_proposal,
     check_within_budget,
+    contract_hparams,
     deadline,
     first_difference,
     path_in_subprocess,
@@ -44,7 +45,9 @@ FORBIDDEN = (Store, TabularOracle, Table, Trajectory, np.memmap, mmap.mmap)
 
 
 def _spec(name: str, store: Store, runs: int, budget: Budget, **kwargs: Any) -> ComparisonSpec:
-    return ComparisonSpec((name,), (DATASET,), runs, budget, **(problem_extras(name, store) | kwargs))
+    hparams = contract_hparams(name)
+    extras = problem_extras(name, store) | ({"hparams": {name: hparams}} if hparams else {})
+    return ComparisonSpec((name,), (DATASET,), runs, budget, **(extras | kwargs))
 
 
 # ---------------------------------------------------------------- the checks
