@@ -88,6 +88,7 @@ class TrainArchs:
     compile_model: bool = False
 
     setup_key = "live-training"  # nothing to set up: the dataset is part of the work
+    items_per_task = 1  # a training takes minutes: Ray never batches them
 
     def setup(self) -> None:
         return None

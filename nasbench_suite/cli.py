@@ -235,9 +235,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out)
     executor = _executor(args)
     if args.live:
-        if executor is not None:
-            raise ConfigError("--executor ray and --address run table searches; live runs train here, one at a time")
-        return _compare_live(args, store, spec, out)
+        try:
+            return _compare_live(args, store, spec, out, executor)
+        finally:
+            if executor is not None:
+                executor.close()
     for dataset in spec.datasets:
         oracle = TabularOracle(
             store,
@@ -297,8 +299,9 @@ def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _compare_live(args: argparse.Namespace, store, spec, out: Path) -> int:
-    """`compare --live`: the same grid, each evaluation trained for real (one run at a time)."""
+def _compare_live(args: argparse.Namespace, store, spec, out: Path, executor=None) -> int:
+    """`compare --live`: the same grid, each evaluation trained for real (one run at a time here; one
+    run a task on Ray, with a GPU each on CUDA)."""
     from dataclasses import replace
 
     import numpy as np
@@ -306,9 +309,10 @@ def _compare_live(args: argparse.Namespace, store, spec, out: Path) -> int:
     from nasbench_suite import strategies
     from nasbench_suite.runner import run_comparison
 
-    if spec.workers != 1 or args.jobs is not None:
+    if spec.workers != 1 or (args.jobs is not None and executor is None):
         raise ConfigError(
-            "--workers and --jobs run table searches in parallel; live runs train one at a time (--device cuda is faster)"
+            "--workers and --jobs run table searches in parallel; live runs train one at a time here "
+            "(--device cuda is faster; --executor ray trains one run per Ray worker)"
         )
     spec = replace(spec, live=live_commands.live_settings(args, store.space), schedule=args.epochs)
     make_oracle = live_commands.live_oracle_factory(spec.live, spec, store, out, progress=not args.quiet)
@@ -317,7 +321,7 @@ def _compare_live(args: argparse.Namespace, store, spec, out: Path) -> int:
         for name in spec.strategies:
             strategies.check_hyperparameters(name, problem, spec.hparams.get(name))
     done = run_comparison(
-        store, spec, out, strategies.build, progress=not args.quiet, make_oracle=make_oracle
+        store, spec, out, strategies.build, progress=not args.quiet, make_oracle=make_oracle, executor=executor
     )
     return _compared(spec, out, len(done))
 

@@ -49,7 +49,8 @@ class ExecutorError(SuiteError):
 
 class Work(Protocol[T_contra, R_co]):
     """What an executor runs: plain data. `setup_key` names what `setup` builds, so a worker process
-    that runs several batches of the same study sets up once."""
+    that runs several batches of the same study sets up once. A work whose items are long (a training)
+    may set `items_per_task = 1` so that Ray never batches them."""
 
     @property
     def setup_key(self) -> Hashable: ...
@@ -237,7 +238,9 @@ class RayExecutor(Executor):
         self, work: Work[T, R], items: Iterable[T], *, resources: Resources = Resources()
     ) -> Iterator[tuple[T, R]]:
         ray = self._ray()
-        size = self.batch_for(len(items) if isinstance(items, Sized) else None, resources)
+        size = getattr(work, "items_per_task", None) or self.batch_for(
+            len(items) if isinstance(items, Sized) else None, resources
+        )
         task = ray.remote(run_batch).options(
             num_cpus=resources.cpus,
             num_gpus=resources.gpus,

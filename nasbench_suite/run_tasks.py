@@ -1,20 +1,28 @@
-"""The runner's work for an executor (`executors.py`): the table runs of one comparison, as plain data.
+"""The runner's work for an executor (`executors.py`): the runs of one comparison, as plain data.
 
 A worker opens the store once (checking that its data is the driver's), runs grid cells and returns
 each run file's bytes; the driver writes them (`runner.run_comparison`), so no worker ever writes the
-results directory.
+results directory. Live runs (`spec.live`) train on the worker, one run a task with a GPU each when
+they train on CUDA; their training logs and checkpoints go to a scratch directory on the worker's node
+(a retried run resumes from them there) that is removed once the run is done.
 """
 
 from __future__ import annotations
 
 import platform
+import shutil
+import tempfile
+import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from nasbench_suite.errors import StoreError
+from nasbench_suite.executors import Resources
 from nasbench_suite.imports import load_all
 from nasbench_suite.results import encode_run
-from nasbench_suite.runner import ComparisonSpec, RunResult, StrategyFactory, run_one
+from nasbench_suite.runner import ComparisonSpec, OracleFactory, RunResult, StrategyFactory, run_one
 from nasbench_suite.store import Store
 
 Cell = tuple[str, str, int]  # (strategy, dataset, run)
@@ -49,3 +57,51 @@ class TableRuns:
         strategy, dataset, run = cell
         columns, meta = run_one(store, self.spec, strategy, dataset, run, self.factory)
         return encode_run(columns, meta), RunResult.from_meta(meta)
+
+    @property
+    def resources(self) -> Resources:
+        return Resources()
+
+
+@dataclass(frozen=True)
+class LiveRuns(TableRuns):
+    """Live runs of `spec` (whose `live` holds the live oracle's settings): the worker trains. `scratch`
+    names this command's scratch directory (the same for a retried task, so it resumes there)."""
+
+    scratch: str = ""
+    items_per_task = 1  # a live run trains for minutes: never batch them
+
+    @property
+    def setup_key(self) -> Hashable:
+        return (self.store_path, self.data_checksum, self.spec.strategy_modules, "live", self.scratch)
+
+    @property
+    def resources(self) -> Resources:
+        assert self.spec.live is not None
+        return Resources(cpus=1, gpus=1 if str(self.spec.live["device"]).startswith("cuda") else 0)
+
+    def _root(self) -> Path:
+        return Path(tempfile.gettempdir()) / "nasbench-suite-live" / self.scratch
+
+    def setup(self) -> tuple[Store, OracleFactory]:
+        from nasbench_suite.live_training.commands import live_oracle_factory
+
+        assert self.spec.live is not None
+        store = super().setup()
+        return store, live_oracle_factory(
+            dict(self.spec.live), self.spec, store, self._root(), progress=False
+        )
+
+    def __call__(self, state: Any, cell: Cell) -> tuple[bytes, RunResult]:
+        store, make_oracle = state
+        strategy, dataset, run = cell
+        columns, meta = run_one(store, self.spec, strategy, dataset, run, self.factory, make_oracle)
+        shutil.rmtree(self._root() / "live" / f"{strategy}-{dataset}-{run:04d}", ignore_errors=True)
+        return encode_run(columns, meta), RunResult.from_meta(meta)
+
+
+def work_for(store: Store, spec: ComparisonSpec, factory: StrategyFactory) -> TableRuns:
+    """The executor's work for `spec`'s runs: live (a fresh scratch name per command) or table."""
+    if spec.live is not None:
+        return LiveRuns(str(store.path), store.checksum, spec, factory, scratch=uuid.uuid4().hex)
+    return TableRuns(str(store.path), store.checksum, spec, factory)

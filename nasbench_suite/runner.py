@@ -346,7 +346,7 @@ def _run_locked(
 ) -> list[RunResult]:
     from tqdm import tqdm
 
-    from nasbench_suite.run_tasks import TableRuns
+    from nasbench_suite.run_tasks import work_for
 
     load_all(spec.strategy_modules)
     todo = prepare(out, spec, store)
@@ -354,15 +354,17 @@ def _run_locked(
     bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not progress or None, leave=False)
     done: list[RunResult] = []
     try:
-        if make_oracle is not None or (executor is None and jobs == 1):
+        # a live comparison can train on an executor (Ray); other oracles run here
+        remote = executor is not None and (make_oracle is None or spec.live is not None)
+        if not remote and (make_oracle is not None or jobs == 1):
             for s, d, r in todo:
                 done.append(_save(store, spec, out, s, d, r, factory, make_oracle))
                 bar.update()
         else:
             # runs are submitted lazily, a few per worker in flight: a grid of millions costs no memory
             executor = executor or LocalExecutor(jobs, context=pool_context(start_method))
-            work = TableRuns(str(store.path), store.checksum, spec, factory)
-            for (s, d, r), (data, result) in executor.map(work, todo):
+            work = work_for(store, spec, factory)
+            for (s, d, r), (data, result) in executor.map(work, todo, resources=work.resources):
                 atomic_write_bytes(run_file(out, s, d, r), data)
                 done.append(result)
                 bar.update()

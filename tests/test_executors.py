@@ -279,3 +279,27 @@ def test_cuda_trainings_ask_the_executor_for_a_gpu_each(real_store: Store) -> No
         ((work, resources),) = executor.calls
         assert resources == Resources(cpus=1, gpus=gpus) and work.device == device
         assert work.threads == threads and [r.arch for r in runs] == ["0", "1"]
+
+
+def test_compare_live_on_ray_trains_on_the_workers(
+    ray_cluster, real_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import tempfile
+
+    from nasbench_suite.runner import run_one
+
+    argv = ["compare", "--live", "--strategies", "random", "--dataset", "cifar10-valid", "--eval-budget", "2"]
+    argv += ["--runs", "1", "--epochs", "1", "--channels", "2", "--cells", "1", "--subset", "128"]
+    argv += ["--eval-subset", "64", "--batch-size", "64", "--quiet", "--store", str(real_store.path)]
+    out = tmp_path / "ray"
+    assert main([*argv, "--executor", "ray", "--out", str(out)]) == 0, capsys.readouterr().err
+    (file,) = (out / RUNS).glob("*.parquet")
+    trained = pq.read_table(file)
+    # random search proposes from its seed alone: the archs the table run of the same seed evaluates
+    table = ComparisonSpec(("random",), ("cifar10-valid",), 1, Budget(BudgetKind.EVALUATIONS, 2), seed=0)
+    table_run, _ = run_one(real_store, table, "random", "cifar10-valid", 0, strategies.build)
+    assert trained.column("arch_index").to_pylist() == table_run["arch_index"][:2]
+    assert min(trained.column("cost_s").to_pylist()) > 0  # measured training seconds, on a worker
+    assert not (out / "live").exists()  # no worker wrote into the results directory
+    scratch = Path(tempfile.gettempdir()) / "nasbench-suite-live"
+    assert not list(scratch.glob("*/live/*"))  # each run's logs and checkpoints removed once it is done
