@@ -91,6 +91,7 @@ bench: data
 	$(BIN)/python benchmarks/bench_store.py --store $(STORE) --out bench-results
 	$(BIN)/python benchmarks/bench_strategies.py --store $(STORE) --out bench-results
 	$(BIN)/python benchmarks/bench_live.py --store $(STORE) --out bench-results
+	$(BIN)/python benchmarks/bench_executors.py --store $(STORE) --out bench-results
 
 clean:
 	rm -rf $(VENV) $(STORE) results bench-results

@@ -212,6 +212,41 @@ def test_a_ray_worker_killed_mid_task_is_retried(
     assert len(done) == 12 and _contents(out) == serial
 
 
+@dataclass(frozen=True)
+class FailOnce:
+    """The strategy factory, except that the first call anywhere fails (as a crash of the study would)."""
+
+    marker: str
+
+    def __call__(self, name: str, problem: Any, rng: Any, hparams: Any) -> Any:
+        try:
+            os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return strategies.build(name, problem, rng, hparams)
+        raise ConfigError("the study stops here")
+
+
+def test_a_study_stopped_on_ray_resumes_to_the_same_files(
+    ray_cluster, store: Store, serial: dict, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match="the study stops here"):
+        run_comparison(
+            store,
+            SPEC,
+            out,
+            FailOnce(str(tmp_path / "failed")),
+            executor=RayExecutor(batch_size=1),
+            progress=False,
+        )
+    kept = len(list((out / RUNS).glob("*.parquet"))) if (out / RUNS).exists() else 0
+    assert kept < 12  # the failed run is missing
+    done = run_comparison(
+        store, SPEC, out, strategies.build, executor=RayExecutor(batch_size=2), progress=False
+    )
+    assert len(done) == 12 - kept and _contents(out) == serial
+
+
 def test_a_workers_error_is_the_suites_error(ray_cluster, store: Store) -> None:
     work = TableRuns(str(store.path), "0" * 64, SPEC, strategies.build)  # data other than the worker's
     with pytest.raises(StoreError, match="holds other data"):
