@@ -443,16 +443,23 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from nasbench_suite.reproduction.protocols import PROTOCOLS
     from nasbench_suite.reproduction.run import reproduce
 
-    report = reproduce(
-        PROTOCOLS[args.paper],
-        _open_store(args),
-        Path(args.out),
-        runs=args.runs,
-        seed=args.seed,
-        jobs=args.jobs,
-        progress=not args.quiet,
-        sweep_runs=args.sweep_runs,
-    )
+    store = _open_store(args)
+    executor = _executor(args)
+    try:
+        report = reproduce(
+            PROTOCOLS[args.paper],
+            store,
+            Path(args.out),
+            runs=args.runs,
+            seed=args.seed,
+            jobs=args.jobs,
+            progress=not args.quiet,
+            sweep_runs=args.sweep_runs,
+            executor=executor,
+        )
+    finally:
+        if executor is not None:
+            executor.close()
     text = format_markdown(report)
     from nasbench_suite.results import atomic_write_bytes
 
@@ -697,6 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="results directory, rerun to resume (default results/reproduce)",
     )
     rp.add_argument("--jobs", type=integer, default=None, help="worker processes (default: all cores)")
+    _add_executor_arguments(rp)
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.add_argument("--store", help=store_help)
     rp.add_argument(
