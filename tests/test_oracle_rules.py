@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from nasbench_suite.budget import MEASUREMENT_LIMIT, Budget, BudgetExhausted, BudgetKind, Spent
-from nasbench_suite.errors import StoreError
+from nasbench_suite.errors import StoreError, UnknownNameError
 from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import Constraint, Fidelity
 from nasbench_suite.space import Arch, CellSpace
@@ -44,6 +44,7 @@ def _store(path: Path) -> Store:
     builder.add(TableSpec(DS, "valid_acc", 200, (), (200,)), np.arange(60.0, 68.0).reshape(n, 1, 1))
     builder.add(TableSpec("cifar10", "test_acc", 200, (), (200,)), np.arange(70.0, 78.0).reshape(n, 1, 1))
     builder.add(TableSpec(DS, "params_mb"), np.array(PARAMS))
+    builder.add(TableSpec(DS, "hw_latency_ms/pixel3"), np.array(PARAMS) * 10)
     return Store(builder.write(path / "rules"))
 
 
@@ -127,6 +128,29 @@ def test_the_seconds_budget_admits_an_evaluation_that_ends_exactly_at_the_limit(
     with pytest.raises(BudgetExhausted):
         o.evaluate(arch(4), F4)  # 20.5 more
     assert len(o.trajectory) == 2
+
+
+def test_a_measurement_is_recorded_with_its_cost_and_counts_no_epoch_or_evaluation(store: Store) -> None:
+    o = _oracle(store, Budget(BudgetKind.SECONDS, 1000.0))
+    o.evaluate(arch(2), F4)
+    measured = o.measure(arch(5), "hw_latency_ms/pixel3")
+    assert (measured.value, measured.cost_s, measured.time_s) == (15.0, 0.0, 12.25)
+    assert (o.spent.evaluations, o.spent.epochs, o.spent.seconds) == (1, 4, 12.25)
+    assert o.trajectory.measure == ["", "hw_latency_ms/pixel3"]
+    assert o.trajectory.measured_value[1] == 15.0 and o.trajectory.cost_s == [12.25, 0.0]
+    assert o.trajectory.epoch == [4, 0] and o.trajectory.incumbent_index == [2, 2]
+
+
+@pytest.mark.parametrize(
+    ("metric", "message"),
+    [
+        ("hw_latency_ms/pixel9", "unknown device 'pixel9'"),
+        ("flops", "unknown metric 'flops'"),  # not a latency: named a metric although devices exist
+    ],
+)
+def test_an_unknown_measurement_names_what_is_unknown(store: Store, metric: str, message: str) -> None:
+    with pytest.raises(UnknownNameError, match=message):
+        _oracle(store).measure(arch(0), metric)
 
 
 def test_the_measurement_limit_answers_exactly_that_many() -> None:
