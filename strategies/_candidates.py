@@ -57,7 +57,7 @@ def mutate_edges(
     flip = rng.random((count, space.n_edges)) < edge_prob
     shift = rng.integers(1, space.n_ops, size=(count, space.n_edges))
     children = (ops + flip * shift) % space.n_ops
-    return [Arch(tuple(int(o) for o in row)) for row in children]
+    return [Arch(tuple(row)) for row in children.tolist()]
 
 
 def mutation_candidates(

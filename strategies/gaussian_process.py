@@ -59,14 +59,13 @@ def solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def inverse(chol: np.ndarray) -> np.ndarray:
-    """K^-1 from the lower factor of K (LAPACK potri fills one triangle; mirrored here)."""
-    from scipy.linalg.lapack import dpotri
+    """K^-1 = L^-T L^-1 from the lower factor L of K (LAPACK trtri, then one product)."""
+    from scipy.linalg.lapack import dtrtri
 
-    inv, info = dpotri(chol, lower=1)
+    linv, info = dtrtri(chol, lower=1)
     if info:
-        raise np.linalg.LinAlgError(f"potri failed with info={info}")
-    lower = np.tril(inv)
-    return lower + np.tril(lower, -1).T
+        raise np.linalg.LinAlgError(f"trtri failed with info={info}")
+    return linv.T @ linv
 
 
 def cholesky_append(chol: np.ndarray, cross: np.ndarray, block: np.ndarray) -> np.ndarray | None:
