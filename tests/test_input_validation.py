@@ -55,6 +55,9 @@ def _query(store: Path, *extra: str) -> list[str]:
         (("--index", "3", "--seed", "٧", "--epochs", "200"), "got '٧'"),
         (("--index", "3", "--seed", "7.0", "--epochs", "200"), "got '7.0'"),
         (("--arch", "x\nnasbench-suite: forged line"), "'x\\nnasbench-suite: forged line'"),
+        # found by the fuzz tests: argparse and the store echo these unquoted; the CLI escapes line breaks
+        (("--index", "3", "\x85forged"), "unrecognized arguments: \\x85forged"),
+        (("--index", "3", "--store", "x\nforged"), "no benchmark store at x\\nforged"),
     ],
 )
 def test_query_inputs_are_one_line(capsys, tmp_path: Path, argv: tuple[str, ...], message: str) -> None:
