@@ -9,16 +9,15 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from nasbench_suite.encodings import one_hot, path
+from nasbench_suite.encodings import one_hot
 from nasbench_suite.protocol import SearchProblem
 from nasbench_suite.space import Arch
-from nasbench_suite.strategies.bananas import MAPE_LOWER_BOUND, Bananas
+from nasbench_suite.strategies.bananas import Bananas
 from nasbench_suite.strategies.bohb import BOHB, CategoricalKDE
 from nasbench_suite.strategies.gp_bo import GaussianProcessBO, expected_improvement
 
@@ -174,32 +173,7 @@ class Float64MLPEnsemble:
 class Float64Bananas(Bananas):
     """BANANAS with the float64 ensemble (a product plus a bias step per layer)."""
 
-    def _fit_predict(self, candidates: Sequence[Arch]) -> np.ndarray:
-        space = self._problem.space
-        x = path(space, [o.arch for o in self._observations])
-        error = 100.0 - np.array([o.valid_acc for o in self._observations])
-        mean, std = error.mean(), error.std()
-        std = std if std > 0 else 1.0
-        weights = None
-        if self.loss == "mape":
-            weights = 1.0 / np.maximum(error - MAPE_LOWER_BOUND, 1e-3)
-            weights /= weights.mean()
-        ensemble = Float64MLPEnsemble(
-            n_in=x.shape[1],
-            members=self.num_ensemble,
-            n_layers=self.num_layers,
-            width=self.layer_width,
-            rng=self._rng,
-        )
-        ensemble.fit(
-            x,
-            (error - mean) / std,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            weights=weights,
-        )
-        return ensemble.predict(path(space, candidates)) * std + mean
+    predictor = Float64MLPEnsemble  # type: ignore[assignment]  # same constructor and fit/predict
 
 
 # ---------------------------------------------------------------- bohb: bisection, fit before the draw

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -57,6 +58,8 @@ class Bananas:
     official code (new `MetaNeuralnet`s each round) do: warm-starting from the last round would be
     cheaper, but neither source does it, so it is not done here.
     """
+
+    predictor: ClassVar[type[MLPEnsemble]] = MLPEnsemble  # the ensemble each round trains afresh
 
     def __init__(
         self,
@@ -170,7 +173,7 @@ class Bananas:
         if self.loss == "mape":
             weights = 1.0 / np.maximum(error - MAPE_LOWER_BOUND, 1e-3)
             weights /= weights.mean()
-        ensemble = MLPEnsemble(
+        ensemble = self.predictor(
             n_in=x.shape[1],
             members=self.num_ensemble,
             n_layers=self.num_layers,
