@@ -49,7 +49,7 @@ def cmd_data_import(args: argparse.Namespace) -> int:
 
     source = Path(args.source)
     if not source.exists():
-        raise ConfigError(f"benchmark source {source} does not exist")
+        raise ConfigError(f"benchmark source {str(source)!r} does not exist")
     path = import_source(source, import_target(args.store))
     store = Store(path)
     print(
@@ -231,7 +231,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     # Validate everything before the first run starts or anything is written.
     stray = sorted(set(hparams) - set(spec.strategies))
     if stray:
-        raise ConfigError(f"--hparams names {', '.join(stray)}, which is not among --strategies")
+        raise ConfigError(f"--hparams names {', '.join(map(repr, stray))}, which is not among --strategies")
     out = Path(args.out)
     executor = _executor(args)
     if args.live:

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -106,6 +107,18 @@ class ComparisonSpec:
         return d
 
     @classmethod
+    def stamp(self, data_checksum: str, strategy: str) -> dict[str, Any]:
+        """`run_files.stamp` of this spec for a run of `strategy`, computed once per strategy (every
+        run file carries it)."""
+        key = (data_checksum, strategy)
+        if key not in self._stamps:
+            self._stamps[key] = stamp(self.to_json(), data_checksum, strategy)
+        return dict(self._stamps[key])
+
+    @cached_property
+    def _stamps(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return {}
+
     def from_json(cls, d: Mapping[str, Any]) -> ComparisonSpec:
         return cls(
             strategies=tuple(d["strategies"]),
@@ -218,7 +231,7 @@ def run_one(
         if spec.budget.kind is BudgetKind.SECONDS
         else float("nan"),
         "noise_fallbacks": sorted(str(f) for f in oracle.noise_fallbacks),
-    } | stamp(spec.to_json(), store.checksum, strategy)  # the spec hash and hparams: run_files.check
+    } | spec.stamp(store.checksum, strategy)  # the spec hash and hparams: run_files.check
     if hasattr(oracle, "run_metadata"):
         meta |= oracle.run_metadata()
     return columns, meta
@@ -234,6 +247,8 @@ def drive(search: Strategy, oracle: SteppedOracle, workers: int = 1) -> tuple[li
     the sequential loop: ask, evaluate, tell.
     """
     clock = time.perf_counter
+    if workers == 1:
+        return _drive_one(search, oracle)
     heap: list[tuple[float, int, Pending]] = []
     order = itertools.count()
     now, idle = 0.0, workers
@@ -264,6 +279,30 @@ def drive(search: Strategy, oracle: SteppedOracle, workers: int = 1) -> tuple[li
 
 
 START_METHOD_ENV = "NASBENCH_SUITE_START_METHOD"
+def _drive_one(search: Strategy, oracle: SteppedOracle) -> tuple[list[float], float]:
+    """`drive` with one worker, without the queue: ask, start at the clock, finish, tell."""
+    clock = time.perf_counter
+    ask, tell, start, finish = search.ask, search.tell, oracle.start, oracle.finish
+    overheads: list[float] = []
+    now = overhead = since_last = 0.0
+    while True:
+        t0 = clock()
+        request = ask()
+        spent = clock() - t0
+        overhead, since_last = overhead + spent, since_last + spent
+        try:
+            pending = start(request, now)
+        except BudgetExhausted:
+            return overheads, overhead
+        now = pending.finish_s
+        result = finish(pending)
+        overheads.append(since_last)
+        t0 = clock()
+        tell(pending.request, result)
+        since_last = clock() - t0
+        overhead += since_last
+
+
 
 
 def pool_context(method: str | None = None) -> multiprocessing.context.BaseContext:
