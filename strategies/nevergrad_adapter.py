@@ -62,8 +62,9 @@ def _check_budget(who: str, budget: object) -> int:
 
 @register("ngopt")
 class NGOpt(_Nevergrad):
-    """Nevergrad's recommended wizard NGOpt (Meunier et al., IEEE TEC 2022), which picks an algorithm
-    from the space and the budget, via ask/tell.
+    """Nevergrad's recommended NGOpt (Meunier et al., IEEE TEC 2022), a wizard choosing the algorithm, via ask/tell.
+
+    NGOpt picks its algorithm from the parametrization, the budget and the number of workers.
 
     One `ng.p.Choice` per edge; it minimizes 100 - validation accuracy at the default fidelity; the
     parametrization's random state is seeded with one draw from the run's generator. `budget` is the

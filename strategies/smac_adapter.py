@@ -41,6 +41,20 @@ def _target_mf(config: Any, seed: int = 0, budget: float = 0.0) -> float:
     raise RuntimeError("the suite evaluates through the oracle; SMAC's optimize() is not used")
 
 
+def _order_start_points(maximizer: Any) -> None:
+    """SMAC's local search deduplicates its start points through a `set` of Configurations, whose hash
+    is that of their repr (a string): the order of the start points, and with it the tie-breaking of
+    equal acquisition values, changes with PYTHONHASHSEED. Sorting them by their vector restores one
+    order in every process (the same start points, only their order is fixed)."""
+    local = maximizer._local_search
+    unordered = local._get_initial_points
+
+    def ordered(*args: Any, **kwargs: Any) -> list[Any]:
+        return sorted(unordered(*args, **kwargs), key=lambda config: tuple(config.get_array().tolist()))
+
+    local._get_initial_points = ordered
+
+
 def _smac() -> Any:
     smac = require("smac", extra="smac", who="SMAC3 (strategies smac, smac_mf)")
     # SMAC warns through `logging` on every retrain when its acquisition search finds few new configs; a
@@ -106,6 +120,7 @@ class _Smac(ConfigSpaceAdapter):
             maximizer = smac.HyperparameterOptimizationFacade.get_acquisition_maximizer(
                 scenario, challengers=self.challengers, local_search_iterations=self.local_search_iterations
             )
+            _order_start_points(maximizer)
             self._optimizer = self._facade(smac, scenario, model, maximizer)
         self._exhausted = False
 
