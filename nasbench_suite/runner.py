@@ -106,7 +106,6 @@ class ComparisonSpec:
             del d["strategy_modules"]
         return d
 
-    @classmethod
     def stamp(self, data_checksum: str, strategy: str) -> dict[str, Any]:
         """`run_files.stamp` of this spec for a run of `strategy`, computed once per strategy (every
         run file carries it)."""
@@ -119,6 +118,7 @@ class ComparisonSpec:
     def _stamps(self) -> dict[tuple[str, str], dict[str, Any]]:
         return {}
 
+    @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> ComparisonSpec:
         return cls(
             strategies=tuple(d["strategies"]),
@@ -278,7 +278,6 @@ def drive(search: Strategy, oracle: SteppedOracle, workers: int = 1) -> tuple[li
         idle += 1
 
 
-START_METHOD_ENV = "NASBENCH_SUITE_START_METHOD"
 def _drive_one(search: Strategy, oracle: SteppedOracle) -> tuple[list[float], float]:
     """`drive` with one worker, without the queue: ask, start at the clock, finish, tell."""
     clock = time.perf_counter
@@ -303,6 +302,7 @@ def _drive_one(search: Strategy, oracle: SteppedOracle) -> tuple[list[float], fl
         overhead += since_last
 
 
+START_METHOD_ENV = "NASBENCH_SUITE_START_METHOD"
 
 
 def pool_context(method: str | None = None) -> multiprocessing.context.BaseContext:
