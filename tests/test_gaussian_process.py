@@ -190,3 +190,24 @@ RECORDED: dict[int, str] = {
 def test_gp_bo_proposes_what_the_scikit_learn_version_proposed(seed: int) -> None:
     expected = RECORDED[seed]
     assert gp_bo_trajectory(seed, len(expected.split())) == expected
+
+
+def test_gp_bo_runs_blas_on_one_thread_from_its_first_fit_until_it_is_released() -> None:
+    import gc
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    space = CellSpace.nb201()
+    problem = SearchProblem(space, (Fidelity.full(12),), Fidelity.full(12))
+    with threadpool_limits(limits=2, user_api="blas"):
+        search = strategies.build("gp_bo", problem, np.random.default_rng(0), {"num_init": 2})
+        for t in range(4):
+            proposal = search.ask()
+            search.tell(proposal, Observation(proposal.arch, proposal.fidelity, 80.0 + t, 1.0, t + 1.0))
+            assert blas_threads() == ({1} if t >= 2 else {2})  # limited at the first fit (the third ask)
+        del search, proposal
+        gc.collect()
+        assert blas_threads() == {2}  # the caller's setting is back
