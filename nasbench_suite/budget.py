@@ -76,12 +76,12 @@ class Spent:
     ) -> bool:
         """Would an evaluation started at `start_s` stay within the budget, counting the ones already
         started (with parallel workers some of those are still running)?"""
-        after = {
-            BudgetKind.SECONDS: start_s + cost_s,
-            BudgetKind.EVALUATIONS: started_evaluations + 1,
-            BudgetKind.EPOCHS: started_epochs + epochs,
-        }[budget.kind]
-        return after <= budget.limit
+        kind = budget.kind
+        if kind is BudgetKind.SECONDS:
+            return start_s + cost_s <= budget.limit
+        if kind is BudgetKind.EVALUATIONS:
+            return started_evaluations + 1 <= budget.limit
+        return started_epochs + epochs <= budget.limit
 
     @staticmethod
     def may_start(

@@ -23,7 +23,14 @@ PROXY_PREFIX = "zc_"
 
 
 class CostModel:
-    """Simulated seconds per arch index for the schedules of `dataset` that have training times."""
+    """Simulated seconds per arch index for the schedules of `dataset` that have training times.
+    Read-only once built: every run of a process shares one (`of`)."""
+
+    @classmethod
+    def of(cls, store: Store, dataset: str, schedules: list[int], default_schedule: int) -> CostModel:
+        """The store's cost model for these arguments, built once per open store."""
+        key = ("cost_model", dataset, tuple(schedules), default_schedule)
+        return store.derived(key, lambda: cls(store, dataset, schedules, default_schedule))
 
     def __init__(self, store: Store, dataset: str, schedules: list[int], default_schedule: int) -> None:
         fraction = validation_epoch_fraction(dataset)
@@ -43,13 +50,17 @@ class CostModel:
         self.schedules = sorted(self._per_epoch_s)
         n_train = dataset_info(dataset).n_train
         self._proxy_s = self._per_epoch_s[default_schedule] * PROXY_BATCH / n_train * FORWARD_FRACTION
+        for array in (*self._per_epoch_s.values(), *self._valid_pass_s.values(), self._proxy_s):
+            array.flags.writeable = False
+        self._training: dict[Fidelity, list[float]] = {}  # `training_all` as floats, per fidelity asked
 
     def training(self, index: int, fidelity: Fidelity) -> float:
-        """Seconds to train arch `index` for `fidelity.epoch` epochs and validate it once."""
-        return float(
-            self._per_epoch_s[fidelity.schedule][index] * fidelity.epoch
-            + self._valid_pass_s[fidelity.schedule][index]
-        )
+        """Seconds to train arch `index` for `fidelity.epoch` epochs and validate it once (the same
+        float as `training_all`'s element: numpy rounds an array's products and sums as a scalar's)."""
+        costs = self._training.get(fidelity)
+        if costs is None:
+            costs = self._training[fidelity] = self.training_all(fidelity).tolist()
+        return costs[index]
 
     def training_all(self, fidelity: Fidelity) -> np.ndarray:
         """`training` for every arch index at once (NaN where the table has no time)."""

@@ -108,7 +108,7 @@ class TabularOracle(OneWorker):
         schedules = store.schedules(dataset, "valid_acc")
         if schedule not in schedules:
             raise unknown("schedule (epochs)", schedule, schedules, f"{dataset} validation accuracy")
-        self.cost = CostModel(store, dataset, schedules, schedule)
+        self.cost = CostModel.of(store, dataset, schedules, schedule)
         self.lookup = ValidationLookup(store, dataset, self.cost.schedules, self.noise)
         self._static = {
             m: np.asarray(store.table(dataset, m).column("mean"))

@@ -161,7 +161,15 @@ class CellSpace:
     # ---------------------------------------------------------------- sampling and mutation
     def sample(self, rng: np.random.Generator) -> Arch:
         """A uniform random cell."""
-        return Arch(tuple(int(o) for o in rng.integers(self.n_ops, size=self.n_edges)))
+        return Arch(tuple(rng.integers(self.n_ops, size=self.n_edges).tolist()))
+
+    def sample_many(self, rng: np.random.Generator, count: int) -> list[Arch]:
+        """The `count` cells that `count` calls of `sample` would return, in order, leaving `rng` in the
+        same state, at the cost of one call: numpy draws bounded integers one after the other from the
+        generator's stream whatever the array's shape."""
+        n = self.n_edges
+        flat = rng.integers(self.n_ops, size=count * n).tolist()
+        return [Arch(tuple(flat[k : k + n])) for k in range(0, count * n, n)]
 
     def neighbours(self, arch: Arch) -> list[Arch]:
         """All cells that differ in exactly one edge: n_edges * (n_ops - 1) of them (24 on NAS-Bench-201)."""

@@ -3,7 +3,10 @@ from __future__ import annotations
 import numpy as np
 
 from nasbench_suite.protocol import Observation, Proposal, SearchProblem
+from nasbench_suite.space import Arch
 from nasbench_suite.strategies.registry import register
+
+MAX_BLOCK = 1024  # archs drawn at once at most
 
 
 @register("random")
@@ -19,9 +22,16 @@ class RandomSearch:
     def __init__(self, problem: SearchProblem, rng: np.random.Generator) -> None:
         self._problem = problem
         self._rng = rng
+        self._ahead: list[Arch] = []  # drawn, not yet proposed, last first
+        self._drawn = 0
 
     def ask(self) -> Proposal:
-        return Proposal(self._problem.space.sample(self._rng), self._problem.default_fidelity)
+        # Samples are drawn in growing blocks (`CellSpace.sample_many`: the same archs, in the same order,
+        # as one `sample` per ask; only this strategy draws from its generator).
+        if not self._ahead:
+            self._ahead = self._problem.space.sample_many(self._rng, min(16 + self._drawn, MAX_BLOCK))[::-1]
+            self._drawn += len(self._ahead)
+        return Proposal(self._ahead.pop(), self._problem.default_fidelity)
 
     def tell(self, proposal: Proposal, observation: Observation) -> None:
         pass  # random search does not learn

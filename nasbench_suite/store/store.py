@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -18,6 +19,8 @@ from nasbench_suite.store.manifest import manifest_problem, recorded_provenance,
 from nasbench_suite.store.swap import leftovers, recover
 
 SeedSpec = str | int  # "mean", "random" or a seed number
+T = TypeVar("T")
+_PLAIN_INTS = {int}  # the element types of an Arch that `index` may look up without validating it
 ArchRef = Arch | str | int
 
 
@@ -153,6 +156,7 @@ class Store:
         self.checksum = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
         self._specs = specs
         self._tables: dict[tuple, Table] = {}
+        self._derived: dict[Hashable, Any] = {}
         self._verified: set[str] = set()
         self.arch_ops = self._load(manifest["archs"], (self.n_archs, self.space.n_edges))
         self._index_of_code = np.full(self.space.size, -1, dtype=np.int64)
@@ -183,7 +187,16 @@ class Store:
         return sorted({k[1] for k in self._specs if k[0] == dataset})
 
     def schedules(self, dataset: str, metric: str) -> list[int]:
-        return sorted(k[2] for k in self._specs if k[0] == dataset and k[1] == metric and k[2] is not None)
+        return list(self._schedules.get((dataset, metric), ()))
+
+    @cached_property
+    def _schedules(self) -> dict[tuple[str | None, str], tuple[int, ...]]:
+        """(dataset, metric) -> its schedules, ascending (every oracle asks for each metric)."""
+        found: dict[tuple[str | None, str], list[int]] = {}
+        for dataset, metric, epochs in self._specs:
+            if epochs is not None:
+                found.setdefault((dataset, metric), []).append(epochs)
+        return {key: tuple(sorted(epochs)) for key, epochs in found.items()}
 
     def specs(self) -> list[TableSpec]:
         return [spec for spec, _ in self._specs.values()]
@@ -218,9 +231,21 @@ class Store:
         self._tables[key] = table
         return table
 
+    def derived(self, key: Hashable, build: Callable[[], T]) -> T:
+        """`build()`, computed once per open store for `key`: read-only values derived from its tables
+        (an oracle's cost model) that every run in this process shares."""
+        if key not in self._derived:
+            self._derived[key] = build()
+        return self._derived[key]
+
     # ---------------------------------------------------------------- archs
     def index(self, arch: ArchRef) -> int:
         """The benchmark index of an arch, its official string, or an index (checked)."""
+        # the oracle's hot path: an Arch of plain ints is looked up without validating and coding it
+        if type(arch) is Arch and type(arch.ops) is tuple and set(map(type, arch.ops)) == _PLAIN_INTS:
+            found = self._index_of_ops.get(arch.ops)
+            if found is not None:
+                return found
         if _is_whole(arch):
             if not 0 <= arch < self.n_archs:
                 raise UnknownNameError(f"arch index {arch} out of range; valid: 0..{self.n_archs - 1}")
@@ -232,6 +257,11 @@ class Store:
         if index < 0:
             raise UnknownNameError(f"arch {self.space.format(arch)} is not in this store")
         return index
+
+    @cached_property
+    def _index_of_ops(self) -> dict[tuple[int, ...], int]:
+        """Benchmark index by op tuple: a dict lookup is ten times cheaper than validating and coding."""
+        return {ops: k for k, ops in enumerate(map(tuple, self.arch_ops.tolist()))}
 
     def indices(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """Vectorized `index` for a sequence of Archs or a (n, n_edges) op-index array."""
