@@ -717,6 +717,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=cmd_reproduce)
 
     live_commands.register_validate(sub, store_help, _Parser)
+    from nasbench_suite.live_training.oneshot.commands import register_oneshot_parser  # no torch until run
+
+    register_oneshot_parser(sub, store_help)
 
     s = sub.add_parser("strategies", help="list the strategies and their hyperparameters")
     _add_strategy_module(s)
