@@ -136,7 +136,10 @@ def test_a_measurement_is_recorded_with_its_cost_and_counts_no_epoch_or_evaluati
     measured = o.measure(arch(5), "hw_latency_ms/pixel3")
     assert (measured.value, measured.cost_s, measured.time_s) == (15.0, 0.0, 12.25)
     assert (o.spent.evaluations, o.spent.epochs, o.spent.seconds) == (1, 4, 12.25)
+    assert (measured.arch, measured.metric) == (arch(5), "hw_latency_ms/pixel3")
     assert o.trajectory.measure == ["", "hw_latency_ms/pixel3"]
+    assert o.trajectory.arch_index == [2, 5] and o.trajectory.time_s == [12.25, 12.25]
+    assert o.trajectory.valid_seen[0] == 12.0
     assert o.trajectory.measured_value[1] == 15.0 and o.trajectory.cost_s == [12.25, 0.0]
     assert o.trajectory.epoch == [4, 0] and o.trajectory.incumbent_index == [2, 2]
 
@@ -151,6 +154,51 @@ def test_a_measurement_is_recorded_with_its_cost_and_counts_no_epoch_or_evaluati
 def test_an_unknown_measurement_names_what_is_unknown(store: Store, metric: str, message: str) -> None:
     with pytest.raises(UnknownNameError, match=message):
         _oracle(store).measure(arch(0), metric)
+
+
+def test_the_oracle_answers_exactly_the_measurement_limit(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nasbench_suite import budget
+
+    monkeypatch.setattr(budget, "MEASUREMENT_LIMIT", 3)
+    o = _oracle(store)
+    values = [o.measure(arch(k), "params_mb").value for k in (4, 3, 0)]
+    assert values == [0.5, 1.5, 1.0]
+    with pytest.raises(BudgetExhausted):
+        o.measure(arch(1), "params_mb")
+    assert len(o.trajectory) == 3 and o.spent.evaluations == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"dataset": "cifar100"},
+            "unknown dataset 'cifar100' for this store; valid: cifar10, cifar10-valid; did you mean 'cifar10'?",
+        ),
+        (
+            {"schedule": 50},
+            "unknown schedule (epochs) 50 for cifar10-valid validation accuracy; valid: 12, 200",
+        ),
+    ],
+)
+def test_an_unknown_dataset_or_schedule_is_named_with_the_valid_ones(
+    store: Store, kwargs: dict, message: str
+) -> None:
+    dataset = kwargs.pop("dataset", DS)
+    with pytest.raises(UnknownNameError) as err:
+        TabularOracle(
+            store, dataset, Budget(BudgetKind.EVALUATIONS, 1), rng=np.random.default_rng(0), **kwargs
+        )
+    assert str(err.value) == message
+
+
+def test_an_unknown_fidelity_is_named_with_the_valid_ones(store: Store) -> None:
+    with pytest.raises(
+        UnknownNameError, match=r"unknown fidelity \(epoch/schedule\) Fidelity\(epoch=7, schedule=12\)"
+    ):
+        _oracle(store).evaluate(arch(0), Fidelity(7, 12))
 
 
 def test_the_measurement_limit_answers_exactly_that_many() -> None:
