@@ -208,8 +208,11 @@ class BisectionBOHB(BOHB):
     """BOHB with bisection bandwidths, its model fitted before the random_fraction draw."""
 
     def _fit(
-        self, archs: list[tuple[int, ...]], losses: list[float]
-    ) -> tuple[CategoricalKDE, CategoricalKDE]:
+        self,
+        archs: list[tuple[int, ...]],
+        losses: list[float],
+        previous: tuple[CategoricalKDE, CategoricalKDE] | None = None,
+    ) -> tuple[CategoricalKDE, CategoricalKDE]:  # both refitted every time, as before
         split = self._split(len(archs))
         assert split is not None
         order = np.argsort(np.asarray(losses), kind="stable")

@@ -148,7 +148,7 @@ class BOHB(Hyperband):
         archs, losses = self._data[fidelity]
         cached = self._models.get(fidelity)
         if cached is None or cached[0] != len(archs):
-            cached = (len(archs), *self._fit(archs, losses))
+            cached = (len(archs), *self._fit(archs, losses, None if cached is None else cached[1:]))
             self._models[fidelity] = cached
         return cached[1], cached[2]
 
@@ -171,16 +171,26 @@ class BOHB(Hyperband):
         return n_good, n_bad
 
     def _fit(
-        self, archs: list[tuple[int, ...]], losses: list[float]
+        self,
+        archs: list[tuple[int, ...]],
+        losses: list[float],
+        previous: tuple[CategoricalKDE, CategoricalKDE] | None = None,
     ) -> tuple[CategoricalKDE, CategoricalKDE]:
+        """(good, bad) KDEs; a KDE of `previous` is kept where its rows are unchanged (a new result
+        outside the good set leaves l as it was, and the same data gives the same KDE)."""
         split = self._split(len(archs))
         assert split is not None  # callers fit only rungs chosen by _model_fidelity
         n_good, n_bad = split
         order = np.argsort(np.asarray(losses), kind="stable")
         x = np.asarray(archs, dtype=np.int64)
         good, bad = x[order[:n_good]], x[order[n_good : n_good + n_bad]]
-        c = self._problem.space.n_ops
-        return CategoricalKDE(good, c, self.min_bandwidth), CategoricalKDE(bad, c, self.min_bandwidth)
+        old_good, old_bad = previous if previous is not None else (None, None)
+        return self._kde(good, old_good), self._kde(bad, old_bad)
+
+    def _kde(self, data: np.ndarray, previous: CategoricalKDE | None) -> CategoricalKDE:
+        if previous is not None and np.array_equal(previous.data, data):
+            return previous
+        return CategoricalKDE(data, self._problem.space.n_ops, self.min_bandwidth)
 
     def _sample(self) -> Arch:
         # The uniform draw comes first, so a model that would not be used is never fitted; it is drawn

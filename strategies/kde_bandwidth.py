@@ -20,8 +20,12 @@ BISECTION_STEPS = 24  # earlier versions bisected [0, (c-1)/c] 24 times (to with
 
 def loo_bandwidths(data: np.ndarray, c: int) -> np.ndarray:
     """Per column of `data` (n, d) with categories 0..c-1, the bw in [0, (c-1)/c] maximising L."""
-    n = len(data)
-    return np.array([_maximum(_groups(col, n, c), c)[0] for col in np.asarray(data).T.tolist()])
+    n, cap = len(data), (c - 1) / c
+    out = []
+    for col in np.asarray(data).T.tolist():
+        counts = _counts(col, c)
+        out.append(cap if _slope_at_cap(counts, n, c) >= 0 else _root(_groups(counts, n, c), cap)[0])
+    return np.array(out)
 
 
 def bisection_bandwidths(data: np.ndarray, c: int) -> np.ndarray:
@@ -32,18 +36,15 @@ def bisection_bandwidths(data: np.ndarray, c: int) -> np.ndarray:
     row by row in floating point, so the bits are the same (KDE scores of BOHB's candidates tie often,
     and the argmax between tied scores follows their last bits: same bandwidths, same searches)."""
     data = np.asarray(data)
-    n = len(data)
-    cap = (c - 1) / c
+    n, cap = len(data), (c - 1) / c
     out = []
     for j, col in enumerate(data.T.tolist()):
-        groups = _groups(col, n, c)
-        root, slack = _maximum(groups, c)
-        rising = sum(nk * b for nk, _, b in groups)  # the sign of L'(cap)
-        if abs(rising) <= 8 * EPS * sum(nk * abs(b) for nk, _, b in groups):
-            rising = _float_slope(data, c, j, cap)  # exactly 0: the bisection's rounding decided
-        if rising >= 0:
+        counts = _counts(col, c)
+        at_cap = _slope_at_cap(counts, n, c)
+        if at_cap > 0 or (at_cap == 0 and _float_slope(data, c, j, cap) >= 0):  # 0: rounding decided
             out.append(cap)
             continue
+        root, slack = _root(_groups(counts, n, c), cap)
         lo, hi = 0.0, cap
         for _ in range(BISECTION_STEPS):
             mid = (lo + hi) / 2
@@ -53,33 +54,41 @@ def bisection_bandwidths(data: np.ndarray, c: int) -> np.ndarray:
     return np.array(out)
 
 
-def _groups(col: list[int], n: int, c: int) -> list[tuple[int, float, float]]:
+def _counts(col: list[int], c: int) -> list[int]:
+    """n_k of every category present in the column."""
+    return [nk for nk in map(col.count, range(c)) if nk]
+
+
+def _slope_at_cap(counts: list[int], n: int, c: int) -> int:
+    """An integer with the sign of L'((c-1)/c): there every a_k + b_k bw equals (n - 1) / c, so L' is
+    c / (n - 1) sum_k n_k b_k, and (c - 1) b_k = (n - n_k) - (c - 1)(n_k - 1) is an integer."""
+    return sum(nk * ((n - nk) - (c - 1) * (nk - 1)) for nk in counts)
+
+
+def _groups(counts: list[int], n: int, c: int) -> list[tuple[int, float, float]]:
     """(n_k, a_k, b_k) of every category present in the column."""
-    return [(nk, nk - 1.0, (n - nk) / (c - 1) - (nk - 1.0)) for nk in (col.count(k) for k in range(c)) if nk]
+    return [(nk, nk - 1.0, (n - nk) / (c - 1) - (nk - 1.0)) for nk in counts]
 
 
-def _maximum(groups: list[tuple[int, float, float]], c: int) -> tuple[float, float]:
-    """The maximiser of L and how far a point may be from it and L' still round to the wrong sign.
+def _root(groups: list[tuple[int, float, float]], cap: float) -> tuple[float, float]:
+    """Where L' < 0 at cap: the maximiser of L, and how far a point may be from it and a row-by-row
+    float sum of L' still come out with the wrong sign.
 
-    The uniform kernel (c-1)/c where L' >= 0 there (every a_k + b_k bw equals (n - 1) / c at that point,
-    so L' has the sign of sum_k n_k b_k); 0 where L' <= 0 already at 0+ (no singleton category, whose
-    a_k = 0 sends L' to +inf); else the root of L' by Newton's method inside a shrinking bracket
-    (bisection whenever a step would leave it), until a step moves bw by at most 4 ulp."""
-    cap = (c - 1) / c
-    if sum(nk * b for nk, _, b in groups) >= 0:
-        return cap, 0.0
+    0 where L' <= 0 already at 0+ (no singleton category, whose a_k = 0 sends L' to +inf); else the
+    root of L' by Newton's method inside a shrinking bracket (bisection whenever a step would leave
+    it), until a step moves bw by at most 4 ulp."""
     if all(a > 0 for _, a, _ in groups) and sum(nk * b / a for nk, a, b in groups) <= 0:
         return 0.0, 0.0
     lo, hi, bw = 0.0, cap, cap / 2
     for _ in range(200):  # Newton converges in a handful of steps; the bracket bounds the rest
-        slope, curvature, size = _slope(groups, bw)
+        slope, curvature, _ = _slope(groups, bw)
         lo, hi = (bw, hi) if slope > 0 else (lo, bw)
         step = bw + slope / curvature
         step = step if lo < step < hi else (lo + hi) / 2
-        if abs(step - bw) <= 4 * EPS * bw:
-            bw = step
-            break
+        done = abs(step - bw) <= 4 * EPS * bw
         bw = step
+        if done:
+            break
     _, curvature, size = _slope(groups, bw)
     n = sum(nk for nk, _, _ in groups)
     # |L'(x)| >= curvature |x - root| near the root; a row-by-row float sum of L' is off by at most
