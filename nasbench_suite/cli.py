@@ -233,7 +233,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if stray:
         raise ConfigError(f"--hparams names {', '.join(map(repr, stray))}, which is not among --strategies")
     out = Path(args.out)
-    executor = _executor(args)
+    executor = _executor(args, connect=False)
     if args.live:
         try:
             return _compare_live(args, store, spec, out, executor)
@@ -266,6 +266,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         jobs = args.jobs or os.cpu_count() or 1
         print(f"nasbench-suite: {estimate(store, spec, strategies.build, jobs)}", file=sys.stderr, flush=True)
     try:
+        if executor is not None:
+            executor.connect()
         done = run_comparison(
             store, spec, out, strategies.build, jobs=args.jobs, progress=not args.quiet, executor=executor
         )
@@ -275,15 +277,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return _compared(spec, out, len(done))
 
 
-def _executor(args: argparse.Namespace):
-    """The executor of --executor/--address (`executors.py`); None: the runner's local process pool."""
+def _executor(args: argparse.Namespace, *, connect: bool = True):
+    """The executor of --executor/--address (`executors.py`); None: the runner's local process pool.
+    Connected (Ray started or reached) unless `connect` is False: the caller then connects it after
+    its other checks, before anything is written."""
     from nasbench_suite.executors import import_ray, make_executor
 
     if args.executor == "local" and args.address is None:
         return None
     if args.executor == "ray":
         import_ray()  # a missing Ray is one line before anything is written
-    return make_executor(args.executor, jobs=args.jobs, address=args.address)
+    executor = make_executor(args.executor, jobs=args.jobs, address=args.address)
+    if connect:
+        executor.connect()
+    return executor
 
 
 def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
@@ -320,6 +327,8 @@ def _compare_live(args: argparse.Namespace, store, spec, out: Path, executor=Non
         problem = make_oracle("check", dataset, 0, np.random.default_rng(0)).problem
         for name in spec.strategies:
             strategies.check_hyperparameters(name, problem, spec.hparams.get(name))
+    if executor is not None:
+        executor.connect()
     done = run_comparison(
         store, spec, out, strategies.build, progress=not args.quiet, make_oracle=make_oracle, executor=executor
     )

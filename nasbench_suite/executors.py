@@ -79,6 +79,10 @@ class Executor(ABC):
     ) -> Iterator[tuple[T, R]]:
         """Results as they finish. Stopping the iteration early (or an exception) cancels the rest."""
 
+    def connect(self) -> None:  # noqa: B027 - optional: a local pool needs nothing up front
+        """Start or reach the workers now (before a command writes anything), so that an unreachable
+        cluster fails first, in one line."""
+
     def close(self) -> None:  # noqa: B027 - optional: most executors hold nothing between maps
         """Release what the executor started (a local Ray instance)."""
 
@@ -223,6 +227,11 @@ class RayExecutor(Executor):
             self._started = self.address is None
         return ray
 
+    def connect(self) -> None:
+        if self.address is not None and self.address != "auto":
+            _check_reachable(self.address)
+        self._ray()
+
     def cpus(self) -> int:
         return max(1, int(self._ray().cluster_resources().get("CPU", 1)))
 
@@ -291,10 +300,18 @@ class RayExecutor(Executor):
             self._started = False
 
 
-def _driver_path() -> list[str]:
-    import sys
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A quick TCP check of a Ray address (`host:port` or `ray://host:port`): Ray itself retries an
+    unreachable cluster for minutes."""
+    import socket
 
-    return [p for p in sys.path if p and os.path.isdir(p)]
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isascii() or not port.isdigit():
+        raise ConfigError(f"--address must be auto, HOST:PORT or ray://HOST:PORT, got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError) as exc:
+        raise ExecutorError(f"cannot reach the Ray cluster at {address!r} ({exc})") from None
 
 
 def make_executor(

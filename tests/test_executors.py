@@ -128,6 +128,29 @@ def test_without_ray_the_cli_says_how_to_install_it(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("127.0.0.1:9", "cannot reach the Ray cluster at '127.0.0.1:9'"),
+        ("ray://127.0.0.1:9", "cannot reach the Ray cluster at 'ray://127.0.0.1:9'"),
+        (
+            "head-without-port",
+            "--address must be auto, HOST:PORT or ray://HOST:PORT, got 'head-without-port'",
+        ),
+    ],
+)
+def test_an_unreachable_cluster_is_one_line_before_anything_is_written(
+    address: str, message: str, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    argv = ["compare", "--strategies", "random", "--dataset", "cifar100", "--eval-budget", "5", "--runs", "2"]
+    argv += ["--noise", "mean", "--executor", "ray", "--address", address]
+    code = main([*argv, "--out", str(out), "--store", str(store.path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err
+    assert not out.exists()
+
+
 # ---------------------------------------------------------------- ray
 def test_ray_writes_the_same_run_files_as_one_process(
     ray_cluster, store: Store, serial: dict, tmp_path: Path
