@@ -94,13 +94,16 @@ def fresh_random(space: CellSpace, exclude: set[Arch], count: int, rng: np.rando
         return [unseen[int(i)] for i in rng.permutation(len(unseen))[:count]]
     out: list[Arch] = []
     seen = set(exclude)
-    for _ in range(4 * count + 100):
-        if len(out) >= count:
-            break
-        arch = space.sample(rng)
-        if arch not in seen:
-            seen.add(arch)
-            out.append(arch)
+    draws = 4 * count + 100
+    while len(out) < count and draws > 0:
+        # the archs that one-at-a-time sampling would draw before it could stop (each adds at most
+        # one), in one call: same archs, same generator state
+        block = space.sample_many(rng, min(count - len(out), draws))
+        draws -= len(block)
+        for arch in block:
+            if arch not in seen:
+                seen.add(arch)
+                out.append(arch)
     return out
 
 

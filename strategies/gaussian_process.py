@@ -38,9 +38,10 @@ def diagonal(log_theta: np.ndarray) -> float:
     return math.exp(log_theta[2]) + JITTER
 
 
-def cholesky(sqdist: np.ndarray, log_theta: np.ndarray) -> np.ndarray | None:
-    """Lower Cholesky factor of the training kernel matrix, or None where it is not positive definite."""
-    k = rbf(sqdist, log_theta)
+def cholesky(sqdist: np.ndarray, log_theta: np.ndarray, k_rbf: np.ndarray | None = None) -> np.ndarray | None:
+    """Lower Cholesky factor of the training kernel matrix, or None where it is not positive definite
+    (`k_rbf`: rbf(sqdist, log_theta) where already computed)."""
+    k = rbf(sqdist, log_theta) if k_rbf is None else k_rbf.copy()
     k.flat[:: len(k) + 1] += diagonal(log_theta)
     try:
         return np.linalg.cholesky(k)
@@ -87,14 +88,20 @@ def cholesky_append(chol: np.ndarray, cross: np.ndarray, block: np.ndarray) -> n
 
 
 def log_marginal_likelihood(
-    log_theta: np.ndarray, sqdist: np.ndarray, y: np.ndarray, chol: np.ndarray | None = None
+    log_theta: np.ndarray,
+    sqdist: np.ndarray,
+    y: np.ndarray,
+    chol: np.ndarray | None = None,
+    k_rbf: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """log p(y | X, theta) and its gradient in log_theta (Rasmussen & Williams 2006, eq. 2.30 and 5.9):
     -y^T K^-1 y / 2 - sum(log diag L) - n log(2 pi) / 2, and tr((a a^T - K^-1) dK/dtheta_j) / 2 with
-    a = K^-1 y. `chol`, the factor of K at log_theta, is computed when not given. -inf and a zero
-    gradient where K is not positive definite (scikit-learn's convention)."""
+    a = K^-1 y. `chol`, the factor of K at log_theta, and `k_rbf`, rbf(sqdist, log_theta), are computed
+    when not given. -inf and a zero gradient where K is not positive definite (scikit-learn's
+    convention)."""
+    k = rbf(sqdist, log_theta) if k_rbf is None else k_rbf
     if chol is None:
-        chol = cholesky(sqdist, log_theta)
+        chol = cholesky(sqdist, log_theta, k)
         if chol is None:
             return -math.inf, np.zeros(3)
     n = len(y)
@@ -102,7 +109,6 @@ def log_marginal_likelihood(
     value = -0.5 * float(y @ alpha) - float(np.log(chol.diagonal()).sum()) - n * _HALF_LOG_2PI
     inner = np.multiply.outer(alpha, alpha)
     inner -= inverse(chol)
-    k = rbf(sqdist, log_theta)
     weighted = inner * k
     length = math.exp(log_theta[1])
     grad = 0.5 * np.array(
@@ -182,13 +188,15 @@ class IncrementalGP:
 
         def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
             key = log_theta.tobytes()
+            k_rbf = None
             if key not in factors:
                 factors.clear()  # keep only the latest point: the optimum is the last one evaluated
-                factors[key] = cholesky(self._sqdist, log_theta)
+                k_rbf = rbf(self._sqdist, log_theta)
+                factors[key] = cholesky(self._sqdist, log_theta, k_rbf)
             chol = factors[key]
             if chol is None:
                 return math.inf, np.zeros(3)
-            value, grad = log_marginal_likelihood(log_theta, self._sqdist, z, chol)
+            value, grad = log_marginal_likelihood(log_theta, self._sqdist, z, chol, k_rbf)
             return -value, -grad
 
         best: tuple[float, np.ndarray] | None = None
