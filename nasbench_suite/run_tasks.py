@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from nasbench_suite.errors import StoreError
 from nasbench_suite.executors import Resources
@@ -26,6 +25,19 @@ from nasbench_suite.runner import ComparisonSpec, OracleFactory, RunResult, Stra
 from nasbench_suite.store import Store
 
 Cell = tuple[str, str, int]  # (strategy, dataset, run)
+
+
+def open_checked(store_path: str, data_checksum: str, modules: tuple[str, ...]) -> Store:
+    """A worker's store: the one at the driver's path, refused unless its data is the driver's."""
+    load_all(modules)  # a fresh worker process has imported nothing
+    store = Store(store_path)
+    if store.checksum != data_checksum:
+        raise StoreError(
+            f"the store at {store_path!r} on {platform.node()!r} holds other data (checksum "
+            f"{store.checksum[:12]}) than the driver's ({data_checksum[:12]}); import the same "
+            "source on every node, or put the store on a shared file system"
+        )
+    return store
 
 
 @dataclass(frozen=True)
@@ -42,33 +54,29 @@ class TableRuns:
     def setup_key(self) -> Hashable:
         return (self.store_path, self.data_checksum, self.spec.strategy_modules)
 
+    @property
+    def resources(self) -> Resources:
+        return Resources()
+
     def setup(self) -> Store:
-        load_all(self.spec.strategy_modules)  # a fresh worker process has imported nothing
-        store = Store(self.store_path)
-        if store.checksum != self.data_checksum:
-            raise StoreError(
-                f"the store at {self.store_path!r} on {platform.node()!r} holds other data (checksum "
-                f"{store.checksum[:12]}) than the driver's ({self.data_checksum[:12]}); import the same "
-                "source on every node, or put the store on a shared file system"
-            )
-        return store
+        return open_checked(self.store_path, self.data_checksum, self.spec.strategy_modules)
 
     def __call__(self, store: Store, cell: Cell) -> tuple[bytes, RunResult]:
         strategy, dataset, run = cell
         columns, meta = run_one(store, self.spec, strategy, dataset, run, self.factory)
         return encode_run(columns, meta), RunResult.from_meta(meta)
 
-    @property
-    def resources(self) -> Resources:
-        return Resources()
-
 
 @dataclass(frozen=True)
-class LiveRuns(TableRuns):
+class LiveRuns:
     """Live runs of `spec` (whose `live` holds the live oracle's settings): the worker trains. `scratch`
     names this command's scratch directory (the same for a retried task, so it resumes there)."""
 
-    scratch: str = ""
+    store_path: str
+    data_checksum: str
+    spec: ComparisonSpec
+    factory: StrategyFactory
+    scratch: str
     items_per_task = 1  # a live run trains for minutes: never batch them
 
     @property
@@ -77,8 +85,8 @@ class LiveRuns(TableRuns):
 
     @property
     def resources(self) -> Resources:
-        assert self.spec.live is not None
-        return Resources(cpus=1, gpus=1 if str(self.spec.live["device"]).startswith("cuda") else 0)
+        device = str((self.spec.live or {}).get("device", "cpu"))
+        return Resources(cpus=1, gpus=1 if device.startswith("cuda") else 0)
 
     def _root(self) -> Path:
         return Path(tempfile.gettempdir()) / "nasbench-suite-live" / self.scratch
@@ -86,13 +94,11 @@ class LiveRuns(TableRuns):
     def setup(self) -> tuple[Store, OracleFactory]:
         from nasbench_suite.live_training.commands import live_oracle_factory
 
-        assert self.spec.live is not None
-        store = super().setup()
-        return store, live_oracle_factory(
-            dict(self.spec.live), self.spec, store, self._root(), progress=False
-        )
+        store = open_checked(self.store_path, self.data_checksum, self.spec.strategy_modules)
+        settings = dict(self.spec.live or {})
+        return store, live_oracle_factory(settings, self.spec, store, self._root(), progress=False)
 
-    def __call__(self, state: Any, cell: Cell) -> tuple[bytes, RunResult]:
+    def __call__(self, state: tuple[Store, OracleFactory], cell: Cell) -> tuple[bytes, RunResult]:
         store, make_oracle = state
         strategy, dataset, run = cell
         columns, meta = run_one(store, self.spec, strategy, dataset, run, self.factory, make_oracle)
@@ -100,7 +106,7 @@ class LiveRuns(TableRuns):
         return encode_run(columns, meta), RunResult.from_meta(meta)
 
 
-def work_for(store: Store, spec: ComparisonSpec, factory: StrategyFactory) -> TableRuns:
+def work_for(store: Store, spec: ComparisonSpec, factory: StrategyFactory) -> TableRuns | LiveRuns:
     """The executor's work for `spec`'s runs: live (a fresh scratch name per command) or table."""
     if spec.live is not None:
         return LiveRuns(str(store.path), store.checksum, spec, factory, scratch=uuid.uuid4().hex)

@@ -47,11 +47,11 @@ def verify_store(path: Path | str) -> Verification:
     try:
         raw = (path / MANIFEST).read_bytes()
     except OSError as exc:
-        problem = f"{MANIFEST}: cannot be read ({exc.strerror})"
-        return Verification(path, 0, 0, (problem,), repair_hint(path, {}), recovered)
+        unreadable = f"{MANIFEST}: cannot be read ({exc.strerror})"
+        return Verification(path, 0, 0, (unreadable,), repair_hint(path, {}), recovered)
     repair = repair_hint(path, recorded_provenance(raw))
-    if problem := manifest_problem(path, raw):
-        return Verification(path, 0, 0, (problem,), repair, recovered)
+    if mismatch := manifest_problem(path, raw):
+        return Verification(path, 0, 0, (mismatch,), repair, recovered)
     problems: list[str] = []
     try:
         manifest = json.loads(raw)
@@ -59,7 +59,9 @@ def verify_store(path: Path | str) -> Verification:
             raise ValueError(f"not a {FORMAT_NAME} version {FORMAT_VERSION} manifest")
         n_archs = int(manifest["n_archs"])
         space = CellSpace(tuple(manifest["space"]["ops"]), int(manifest["space"]["n_nodes"]))
-        checks = [(manifest["archs"], (n_archs, space.n_edges), "int8")]
+        checks: list[tuple[dict[str, Any], tuple[int, ...], str]] = [
+            (manifest["archs"], (n_archs, space.n_edges), "int8")
+        ]
         for entry in manifest["tables"]:
             spec = TableSpec(
                 entry["dataset"],
@@ -97,7 +99,7 @@ def _spec_problems(spec: TableSpec, entry: dict[str, Any]) -> list[str]:
     out = []
     if len(set(spec.seeds)) != len(spec.seeds):
         out.append(f"{where}: seeds listed twice: {list(spec.seeds)}")
-    if spec.scheduled and (
+    if spec.epochs is not None and (
         not spec.points
         or min(spec.points) < 1
         or max(spec.points) > spec.epochs
