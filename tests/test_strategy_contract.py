@@ -49,62 +49,21 @@ def deep(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 # ---------------------------------------------------------------- every strategy
+# The named suite that `nasbench-suite check-strategy` runs, on the synthetic stores; the 12000 s search
+# on NAS-Bench-201 is test_real_run below.
+SYNTHETIC = [check for check in contract.CHECKS if check.store != "real"]
+
+
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize(
-    ("store", "budget"),
-    [("tiny", Budget(BudgetKind.SECONDS, 600)), ("wide", Budget(BudgetKind.EPOCHS, 400))],
-)
-def test_budget_on_synthetic_stores(
-    name: str, store: str, budget: Budget, request: pytest.FixtureRequest
-) -> None:
-    contract.check_budget(name, request.getfixturevalue(store), budget)
+@pytest.mark.parametrize("check", SYNTHETIC, ids=str)
+def test_contract(name: str, check: contract.ContractCheck, request: pytest.FixtureRequest) -> None:
+    check.run(name, request.getfixturevalue(check.store))
 
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("name", NAMES)
 def test_budget_on_the_real_store(name: str, real_store: Store) -> None:
     contract.check_budget(name, real_store, Budget(BudgetKind.EVALUATIONS, 30))
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_deterministic(name: str, wide: Store) -> None:
-    contract.check_deterministic(name, wide)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_sees_no_test_metrics(name: str, wide: Store) -> None:
-    contract.check_sees_no_test_metrics(name, wide)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_parallel_workers(name: str, wide: Store) -> None:
-    contract.check_parallel_workers(name, wide)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_copes_with_duplicates(name: str, tiny: Store) -> None:
-    contract.check_copes_with_duplicates(name, tiny)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_copes_with_ties(name: str, tiny: Store) -> None:
-    contract.check_copes_with_ties(name, tiny)
-
-
-@pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("store", ["wide", "deep"])
-def test_larger_space(name: str, store: str, request: pytest.FixtureRequest) -> None:
-    contract.check_larger_space(name, request.getfixturevalue(store))
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_valid_proposals(name: str, tiny: Store) -> None:
-    contract.check_valid_proposals(name, tiny)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_picklable(name: str, wide: Store) -> None:
-    contract.check_picklable(name, wide)
 
 
 @pytest.mark.realdata

@@ -13,6 +13,7 @@ import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from nasbench_suite.budget import Budget, BudgetKind
@@ -42,37 +43,27 @@ class ContractCheck:
         return self.name
 
 
-def _call(func: Callable[..., object], **kwargs: object) -> Callable[[str, Store], object]:
-    def run(name: str, store: Store) -> object:
-        return func(name, store, **kwargs)
-
-    run.func = func  # type: ignore[attr-defined]
-    return run
-
-
 CHECKS: tuple[ContractCheck, ...] = (
     ContractCheck(
         "budget, 600 simulated seconds, tiny space",
         "tiny",
-        _call(checks.check_budget, budget=Budget(BudgetKind.SECONDS, 600)),
+        partial(checks.check_budget, budget=Budget(BudgetKind.SECONDS, 600)),
     ),
     ContractCheck(
         "budget, 400 epochs, wide space",
         "wide",
-        _call(checks.check_budget, budget=Budget(BudgetKind.EPOCHS, 400)),
+        partial(checks.check_budget, budget=Budget(BudgetKind.EPOCHS, 400)),
     ),
-    ContractCheck(
-        "deterministic per seed, also in a fresh process", "wide", _call(checks.check_deterministic)
-    ),
-    ContractCheck("sees no test metrics, reaches no store", "wide", _call(checks.check_sees_no_test_metrics)),
-    ContractCheck("parallel workers", "wide", _call(checks.check_parallel_workers)),
-    ContractCheck("copes with duplicates", "tiny", _call(checks.check_copes_with_duplicates)),
-    ContractCheck("copes with ties", "tiny", _call(checks.check_copes_with_ties)),
-    ContractCheck("larger space: more ops", "wide", _call(checks.check_larger_space)),
-    ContractCheck("larger space: more nodes", "deep", _call(checks.check_larger_space)),
-    ContractCheck("valid proposals", "tiny", _call(checks.check_valid_proposals)),
-    ContractCheck("picklable mid-search", "wide", _call(checks.check_picklable)),
-    ContractCheck("a 12000 s search on NAS-Bench-201", "real", _call(checks.check_real_run)),
+    ContractCheck("deterministic per seed, also in a fresh process", "wide", checks.check_deterministic),
+    ContractCheck("sees no test metrics, reaches no store", "wide", checks.check_sees_no_test_metrics),
+    ContractCheck("parallel workers", "wide", checks.check_parallel_workers),
+    ContractCheck("copes with duplicates", "tiny", checks.check_copes_with_duplicates),
+    ContractCheck("copes with ties", "tiny", checks.check_copes_with_ties),
+    ContractCheck("larger space: more ops", "wide", checks.check_larger_space),
+    ContractCheck("larger space: more nodes", "deep", checks.check_larger_space),
+    ContractCheck("valid proposals", "tiny", checks.check_valid_proposals),
+    ContractCheck("picklable mid-search", "wide", checks.check_picklable),
+    ContractCheck("a 12000 s search on NAS-Bench-201", "real", checks.check_real_run),
 )
 
 
