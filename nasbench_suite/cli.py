@@ -499,7 +499,7 @@ def cmd_check_strategy(args: argparse.Namespace) -> int:
 
     from nasbench_suite import strategies
     from nasbench_suite.errors import StoreError
-    from nasbench_suite.testing import CHECKS, run_contract
+    from nasbench_suite.testing import CHECKS, ContractCheck, Verdict, run_contract
 
     _strategy_modules(args, (args.name,))  # an unknown name fails here, with a did-you-mean
     try:
@@ -509,7 +509,7 @@ def cmd_check_strategy(args: argparse.Namespace) -> int:
         print(f"not run: {CHECKS[-1].name} (needs the NAS-Bench-201 store: {exc})")
     print(f"contract of strategy {args.name!r}: {strategies.summary(args.name)}", flush=True)
 
-    def show(check, verdict) -> None:
+    def show(check: ContractCheck, verdict: Verdict) -> None:
         print(f"{'PASS' if verdict.passed else 'FAIL'}  {check.name}  ({verdict.seconds:.1f} s)", flush=True)
         if not verdict.passed:
             print(f"      rule: {check.rule}\n      {verdict.message}", flush=True)
