@@ -82,3 +82,23 @@ def test_the_package_exports_the_api_lazily() -> None:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert fresh.stdout == "False\n"  # importing the package does not import the API's dependencies
+
+
+def test_search_refuses_what_is_not_a_strategy_and_a_spent_oracle(tmp_path: Path) -> None:
+    import nasbench_suite as nbs
+    from nasbench_suite.testing import TINY_SPACE, build_synthetic_store
+
+    store = nbs.open_store(build_synthetic_store(tmp_path / "tiny", TINY_SPACE))
+    oracle = nbs.make_oracle(store, "cifar10-valid", nbs.evaluations(5), noise="mean")
+    with pytest.raises(
+        nbs.SuiteError, match="a strategy needs ask\\(\\) and tell\\(request, result\\) methods; got a dict"
+    ):
+        nbs.search({}, oracle)
+    trajectory = nbs.search(nbs.build_strategy("random", oracle.problem, seed=3), oracle)
+    assert list(trajectory["step"]) == [0, 1, 2, 3, 4] and list(trajectory.columns[:2]) == [
+        "step",
+        "arch_index",
+    ]
+    assert trajectory["time_s"].iloc[-1] == pytest.approx(trajectory["cost_s"].sum())
+    with pytest.raises(nbs.SuiteError, match="this oracle has run a search already"):
+        nbs.search(nbs.build_strategy("random", oracle.problem, seed=3), oracle)
