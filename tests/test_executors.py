@@ -361,3 +361,57 @@ def test_compare_live_on_ray_trains_on_the_workers(
     assert not (out / "live").exists()  # no worker wrote into the results directory
     scratch = Path(tempfile.gettempdir()) / "nasbench-suite-live"
     assert not list(scratch.glob("*/live/*"))  # each run's logs and checkpoints removed once it is done
+
+
+def test_a_driver_killed_mid_study_resumes_to_the_same_files(
+    ray_cluster, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real SIGKILL of the driver (a `compare` process joined to this module's Ray) while runs are being
+    written; the same command then finishes the study, and every file equals one process's."""
+    import subprocess
+
+    address = ray_cluster.get_runtime_context().gcs_address
+    out = tmp_path / "out"
+    argv = [
+        "compare",
+        "--strategies",
+        "random,rea",
+        "--dataset",
+        "cifar100,ImageNet16-120",
+        "--eval-budget",
+        "12",
+    ]
+    argv += ["--runs", "150", "--seed", "5", "--quiet", "--store", str(store.path), "--out", str(out)]
+    root = Path(__file__).resolve().parents[1]
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "nasbench_suite.cli", *argv, "--executor", "ray", "--address", address],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(list((out / RUNS).glob("*.parquet")) if (out / RUNS).exists() else []) < 20:
+            assert driver.poll() is None and time.monotonic() < deadline, (
+                "the driver ended before it was killed"
+            )
+            time.sleep(0.01)
+        os.kill(driver.pid, signal.SIGKILL)
+        assert driver.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    written = len(list((out / RUNS).glob("*.parquet")))
+    assert 20 <= written < 600  # killed mid-study
+    assert main([*argv, "--executor", "ray", "--address", address]) == 0, capsys.readouterr().err
+    here = tmp_path / "here"
+    run_comparison(
+        store,
+        ComparisonSpec(SPEC.strategies, SPEC.datasets, 150, SPEC.budget, seed=5, noise=SPEC.noise),
+        here,
+        strategies.build,
+        jobs=1,
+        progress=False,
+    )
+    assert _contents(out) == _contents(here) and len(_contents(here)) == 600
+    assert not list(out.rglob("*.tmp"))  # no half-written file left behind
