@@ -75,7 +75,7 @@ def report_counts() -> Iterator[None]:
 
 # ================================================================== a sandbox with every kind of target
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     root = tmp_path_factory.mktemp("fuzz")
     store = build_tiny_store(root / "tiny")
     (root / "a_file").write_text("x")
@@ -97,7 +97,10 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     for name, text in (("list_config", "[]"), ("no_spec", "{}"), ("bad_json", "{")):
         (root / name).mkdir()
         (root / name / "config.json").write_text(text)
-    return {
+    # relative --out paths the fuzzer draws land in the sandbox, never in the working tree
+    previous = os.getcwd()
+    os.chdir(root)
+    yield {
         "root": str(root),
         "store": str(store),
         "good": str(good),
@@ -111,6 +114,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "no_spec": str(root / "no_spec"),
         "bad_json": str(root / "bad_json"),
     }
+    os.chdir(previous)
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
