@@ -8,7 +8,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,7 +49,10 @@ WINDOWS = {
 }
 
 
-def _import_killed_at(point: str, target: Path, shift: float, tmp_path: Path) -> None:
+def _import_killed_at(
+    point: str, target: Path, shift: float, tmp_path: Path, while_paused: Callable[[], None] | None = None
+) -> None:
+    """Run an import that pauses at `point`, call `while_paused`, then kill the importer with SIGKILL."""
     marker = tmp_path / f"paused-{point}"
     env = os.environ | {PAUSE_ENV: f"{point}:{marker}", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target), str(shift)], cwd=ROOT, env=env)
@@ -58,6 +63,8 @@ def _import_killed_at(point: str, target: Path, shift: float, tmp_path: Path) ->
             assert time.monotonic() < deadline, f"the importer never reached {point!r}"
             time.sleep(0.02)
         assert int(marker.read_text()) == proc.pid
+        if while_paused is not None:
+            while_paused()
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:
@@ -126,3 +133,22 @@ def test_a_damaged_leftover_is_not_installed(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"no benchmark store .*interrupted import left \.s\.old"):
         Store(target)
     assert not target.exists()
+
+
+def test_a_reader_waits_for_a_running_import_instead_of_racing_it(tmp_path: Path) -> None:
+    """Opened between the two renames of an import that is still alive, a store waits on the import's
+    lock (it does not install .new behind the importer's back), and recovers once the importer dies."""
+    target = tmp_path / "stores" / "s"
+    build_tiny_store(target)
+    opened: list[float] = []
+    reader = threading.Thread(target=lambda: opened.append(Store(target).query(2, "cifar100", "test_acc")))
+
+    def open_while_the_importer_holds_the_lock() -> None:
+        assert not target.exists()  # the window without a store
+        reader.start()
+        time.sleep(0.5)
+        assert reader.is_alive() and not target.exists()  # waiting on the lock, touching nothing
+
+    _import_killed_at("old-moved", target, NEW, tmp_path, open_while_the_importer_holds_the_lock)
+    reader.join(timeout=30)
+    assert opened == [62.0 + NEW]
