@@ -256,6 +256,12 @@ class RayExecutor(Executor):
             max_retries=self.max_retries,
             retry_exceptions=False,  # the work's own errors are answers, not failures to retry
         )
+        gpus = ray.cluster_resources().get("GPU", 0)
+        if resources.gpus > gpus:  # Ray would wait for a GPU node forever
+            raise ExecutorError(
+                f"each task asks for {resources.gpus:g} GPU(s) but the Ray cluster has {gpus:g}; "
+                "add GPU nodes or train on the CPU (--device cpu)"
+            )
         work_ref = ray.put(work)
         slots = max(1, int(self.cpus() / max(resources.cpus, 1e-9)))
         source = iter(items)

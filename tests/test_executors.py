@@ -22,7 +22,14 @@ from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.cli import main
 from nasbench_suite.errors import ConfigError, StoreError
-from nasbench_suite.executors import Executor, LocalExecutor, RayExecutor, Resources, make_executor
+from nasbench_suite.executors import (
+    Executor,
+    ExecutorError,
+    LocalExecutor,
+    RayExecutor,
+    Resources,
+    make_executor,
+)
 from nasbench_suite.results import RUN_META_KEY, RUNS
 from nasbench_suite.run_tasks import TableRuns
 from nasbench_suite.runner import ComparisonSpec, run_comparison
@@ -247,6 +254,37 @@ class FailOnce:
         except FileExistsError:
             return strategies.build(name, problem, rng, hparams)
         raise ConfigError("the study stops here")
+
+
+def test_without_retries_a_killed_worker_is_one_error(ray_cluster, store: Store, tmp_path: Path) -> None:
+    marker = tmp_path / "stalled-pid"
+
+    def kill_the_stalled_worker() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            text = marker.read_text() if marker.exists() else ""
+            if text.endswith("\n"):
+                os.kill(int(text), signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_stalled_worker)
+    killer.start()
+    with pytest.raises(ExecutorError, match=r"a Ray worker died on a batch of 3 items .* 1 times"):
+        run_comparison(
+            store,
+            SPEC,
+            tmp_path / "out",
+            StallOnce(str(marker)),
+            executor=RayExecutor(batch_size=3, max_retries=0),
+            progress=False,
+        )
+    killer.join()
+
+
+def test_a_gpu_task_on_a_cluster_without_gpus_is_one_error(ray_cluster) -> None:
+    with pytest.raises(ExecutorError, match=r"asks for 1 GPU\(s\) but the Ray cluster has 0"):
+        list(RayExecutor().map(Square(), [1], resources=Resources(gpus=1)))
 
 
 def test_a_study_stopped_on_ray_resumes_to_the_same_files(
