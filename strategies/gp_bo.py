@@ -129,6 +129,11 @@ class GaussianProcessBO:
         ei = expected_improvement(mean, std, float(y.max()))
         return pool[int(np.argmax(ei))]
 
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_blas_limited"] = False  # a copy holds no limit of its own: it enters one at its next fit
+        return state
+
     def _limit_blas_threads(self) -> None:
         """One BLAS thread from the first fit until this strategy is garbage-collected (the end of its
         run), entered once per run instead of once per fit (threadpoolctl rescans the loaded libraries
