@@ -62,10 +62,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nasbench_suite.analysis.correlation import rank_correlation
+from nasbench_suite.errors import ConfigError, unknown
 from nasbench_suite.live_training.data import NORMALIZATION, ImageData
 from nasbench_suite.live_training.model import build_network
-from nasbench_suite.errors import ConfigError, unknown
+from nasbench_suite.rank_agreement import rank_correlation
 from nasbench_suite.seeding import SeedLike, as_generator
 from nasbench_suite.store import Store
 

@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_suite.analysis.correlation import RankCorrelation, rank_correlation
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.executors import Executor, LocalExecutor, Resources
 from nasbench_suite.live_training.data import LiveDataset
 from nasbench_suite.live_training.recipe import accuracy, train, without_test
 from nasbench_suite.live_training.scale import LiveScale
+from nasbench_suite.rank_agreement import RankCorrelation, rank_correlation
 from nasbench_suite.space import Arch, CellSpace
 from nasbench_suite.store import Store
 

@@ -10,12 +10,18 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from nasbench_suite.analysis.correlation import plot_correlation, rank_correlation
-from nasbench_suite.live_training.data import LiveDataset
-from nasbench_suite.live_training.scale import LiveScale
-from nasbench_suite.live_training.validate import RESNET_CELL, spread_indices, validate_live, validate_pipeline
+from nasbench_suite.analysis.correlation import plot_correlation
 from nasbench_suite.cli import main
 from nasbench_suite.errors import ConfigError
+from nasbench_suite.live_training.data import LiveDataset
+from nasbench_suite.live_training.scale import LiveScale
+from nasbench_suite.live_training.validate import (
+    RESNET_CELL,
+    spread_indices,
+    validate_live,
+    validate_pipeline,
+)
+from nasbench_suite.rank_agreement import rank_correlation
 from nasbench_suite.store import Store
 
 TINY = LiveScale(channels=2, cells_per_stage=1, epochs=1, batch_size=32)
