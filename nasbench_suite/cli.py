@@ -663,7 +663,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="second objective (minimized) for multi-objective strategies, e.g. flops_m (default: none)",
     )
     c.add_argument(
-        "--jobs", type=integer, default=None, help="worker processes on this machine (default: all cores)"
+        "--jobs",
+        type=integer,
+        default=None,
+        help="worker processes on this machine (default: all cores once the first runs show that a pool "
+        "pays; a small or quick grid runs in this process)",
     )
     _add_executor_arguments(c)
     c.add_argument("--out", required=True, help="results directory (rerun to resume)")

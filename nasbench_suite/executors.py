@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterable, Iterator, Sized
@@ -75,9 +76,11 @@ class Executor(ABC):
 
     @abstractmethod
     def map(
-        self, work: Work[T, R], items: Iterable[T], *, resources: Resources = Resources()
+        self, work: Work[T, R], items: Iterable[T], *, resources: Resources = Resources(), state: Any = None
     ) -> Iterator[tuple[T, R]]:
-        """Results as they finish. Stopping the iteration early (or an exception) cancels the rest."""
+        """Results as they finish. Stopping the iteration early (or an exception) cancels the rest.
+        `state`: what `work.setup()` returns, built already in this process (the driver's open store);
+        an executor may use it instead of setting up again (one local process, or a pool that forks)."""
 
     def connect(self) -> None:  # noqa: B027 - optional: a local pool needs nothing up front
         """Start or reach the workers now (before a command writes anything), so that an unreachable
@@ -95,7 +98,8 @@ class Executor(ABC):
 
 # ---------------------------------------------------------------- worker-side setup, once per process
 # A worker process keeps what the last setup built (the open store), keyed by the work's setup_key: a
-# process pool worker or a Ray worker runs many items of one study. Only ever touched inside workers.
+# process pool worker or a Ray worker runs many items of one study. Touched inside workers only, but for
+# the driver's own state, which a pool that forks hands down (`LocalExecutor.map`).
 _setup_cache: dict[Hashable, Any] = {}
 
 
@@ -141,13 +145,23 @@ class LocalExecutor(Executor):
         self.context = context
 
     def map(
-        self, work: Work[T, R], items: Iterable[T], *, resources: Resources = Resources()
+        self, work: Work[T, R], items: Iterable[T], *, resources: Resources = Resources(), state: Any = None
     ) -> Iterator[tuple[T, R]]:
         if self.jobs == 1:
-            state = work.setup()
+            state = work.setup() if state is None else state
             for item in items:
                 yield item, work(state, item)
             return
+        forks = (self.context or multiprocessing.get_context()).get_start_method() == "fork"
+        if forks and state is not None:  # workers inherit the driver's state: none sets up again
+            _setup_cache.clear()
+            _setup_cache[work.setup_key] = state
+        try:
+            yield from self._pool_map(work, items)
+        finally:
+            _setup_cache.pop(work.setup_key, None)
+
+    def _pool_map(self, work: Work[T, R], items: Iterable[T]) -> Iterator[tuple[T, R]]:
         with ProcessPoolExecutor(
             self.jobs, mp_context=self.context, initializer=_init_local, initargs=(work,)
         ) as pool:
@@ -244,9 +258,9 @@ class RayExecutor(Executor):
         return max(1, min(MAX_AUTO_BATCH, math.ceil(n_items / (BATCHES_PER_SLOT * slots))))
 
     def map(
-        self, work: Work[T, R], items: Iterable[T], *, resources: Resources = Resources()
+        self, work: Work[T, R], items: Iterable[T], *, resources: Resources = Resources(), state: Any = None
     ) -> Iterator[tuple[T, R]]:
-        ray = self._ray()
+        ray = self._ray()  # `state` stays here: Ray's workers are other processes, on other nodes
         size = getattr(work, "items_per_task", None) or self.batch_for(
             len(items) if isinstance(items, Sized) else None, resources
         )

@@ -122,10 +122,12 @@ class TabularOracle(OneWorker):
             if metric is not None and metric not in self._static:
                 raise _unknown_measurable(metric, what, sorted(self._static), dataset)
         self._feasible = None if constraint is None else self._static[constraint.metric] <= constraint.limit
+        fidelities = self.lookup.fidelities
         self.problem = SearchProblem(
             store.space,
-            self.lookup.fidelities,
-            Fidelity.full(schedule),
+            fidelities,
+            # the lookup's own object: requests at it then find their tables by identity, not by __eq__
+            next((f for f in fidelities if f == Fidelity.full(schedule)), Fidelity.full(schedule)),
             measurable=tuple(sorted(self._static)),
             constraint=constraint,
             objective=objective,

@@ -13,7 +13,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,20 +22,21 @@ from typing import Any, Protocol
 import numpy as np
 
 from nasbench_suite import __version__
-from nasbench_suite.budget import Budget, BudgetKind, Spent
+from nasbench_suite.budget import Budget, BudgetExhausted, BudgetKind, Spent
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.executors import Executor, LocalExecutor
 from nasbench_suite.imports import load_all
-from nasbench_suite.oracle import BudgetExhausted, Noise, Pending, TabularOracle, Trajectory
+from nasbench_suite.lookup import Noise
+from nasbench_suite.oracle import Pending, TabularOracle
 from nasbench_suite.protocol import Constraint, Fidelity, Request, Result, SearchProblem, Strategy
 from nasbench_suite.results import atomic_write_bytes, run_file, write_run
 from nasbench_suite.results_lock import results_lock
-from nasbench_suite.resume import Todo
+from nasbench_suite.resume import Cell, Todo
 from nasbench_suite.resume import prepare as prepare_directory
 from nasbench_suite.run_files import stamp
 from nasbench_suite.seeding import run_seed_sequence
 from nasbench_suite.store import Store
-from nasbench_suite.trajectory import value_at
+from nasbench_suite.trajectory import Trajectory, value_at
 
 # (name, problem, rng, hyperparameters) -> strategy; the CLI passes `strategies.build`.
 StrategyFactory = Callable[[str, SearchProblem, np.random.Generator, Mapping[str, Any]], Strategy]
@@ -198,7 +199,7 @@ def run_one(
         overheads[0] += construction
     traj = oracle.trajectory
     n = len(traj)
-    columns: dict[str, Any] = asdict(traj) | {
+    columns: dict[str, Any] = traj.columns() | {
         "run": [run] * n,
         "strategy": [strategy] * n,
         "dataset": [dataset] * n,
@@ -246,9 +247,9 @@ def drive(search: Strategy, oracle: SteppedOracle, workers: int = 1) -> tuple[li
     worker; the run ends when no work is pending and no worker is left. With one worker this is exactly
     the sequential loop: ask, evaluate, tell.
     """
-    clock = time.perf_counter
     if workers == 1:
         return _drive_one(search, oracle)
+    clock = time.perf_counter
     heap: list[tuple[float, int, Pending]] = []
     order = itertools.count()
     now, idle = 0.0, workers
@@ -335,6 +336,23 @@ def _save(
     return RunResult.from_meta(meta)
 
 
+# A local pool pays for itself only when the runs outlast starting it (a fork per worker, its queues,
+# the store's index in every worker: tens of milliseconds, more on a busy machine). Without a number of
+# jobs asked for, runs go to a pool once the ones done here took this long: a small or quick grid never
+# starts one (an expensive one loses the parallelism of its first run).
+POOL_PAYS_AFTER_S = 0.25
+
+
+def _quick_cells(cells: Iterator[Cell], total: int) -> Iterator[Cell]:
+    """The first of `cells` (of `total`), to run in this process, until the ones run so far took
+    `POOL_PAYS_AFTER_S`; the caller hands what is left of `cells` to the pool."""
+    started = time.perf_counter()
+    for taken, cell in enumerate(cells, start=1):
+        yield cell
+        if taken == total or time.perf_counter() - started > POOL_PAYS_AFTER_S:
+            return
+
+
 def prepare(out: Path, spec: ComparisonSpec, store: Store) -> Todo:
     """Write, check or grow config.json and return the runs still missing (`resume.prepare`); call
     with the directory's lock held (`run_comparison` does)."""
@@ -361,7 +379,8 @@ def run_comparison(
 ) -> list[RunResult]:
     """Run every missing run of `spec` into `out`; returns what was run now. Live runs (`make_oracle`)
     run one at a time in this process: training uses every core. Table runs go to `executor`
-    (`executors.py`: a Ray cluster, or by default `jobs` local processes, started by
+    (`executors.py`: a Ray cluster, or by default `jobs` local processes (None: every core, once the
+    runs done in this process show that a pool pays, `POOL_PAYS_AFTER_S`), started by
     `pool_context(start_method)`, which import `spec.strategy_modules` themselves); workers return
     each run file's bytes and this process writes them. The directory is locked for the whole call
     (`results_lock`): a second writer fails at once, naming this one."""
@@ -385,10 +404,11 @@ def _run_locked(
 ) -> list[RunResult]:
     from tqdm import tqdm
 
-    from nasbench_suite.run_tasks import work_for
+    from nasbench_suite.run_tasks import TableRuns, work_for
 
     load_all(spec.strategy_modules)
     todo = prepare(out, spec, store)
+    automatic = jobs is None  # all cores, where a pool pays (`POOL_PAYS_AFTER_S`)
     jobs = 1 if make_oracle is not None else min(jobs or os.cpu_count() or 1, max(len(todo), 1))
     bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not progress or None, leave=False)
     done: list[RunResult] = []
@@ -400,10 +420,27 @@ def _run_locked(
                 done.append(_save(store, spec, out, s, d, r, factory, make_oracle))
                 bar.update()
         else:
+            cells: Iterator[Cell] = iter(todo)
+            if automatic and executor is None and make_oracle is None:
+                for s, d, r in _quick_cells(cells, len(todo)):
+                    done.append(_save(store, spec, out, s, d, r, factory))
+                    bar.update()
+                jobs = min(jobs, len(todo) - len(done))
+            if jobs < 2 and executor is None:
+                for s, d, r in cells:  # what is left is too little to share out
+                    done.append(_save(store, spec, out, s, d, r, factory, make_oracle))
+                    bar.update()
+                return done
             # runs are submitted lazily, a few per worker in flight: a grid of millions costs no memory
             executor = executor or LocalExecutor(jobs, context=pool_context(start_method))
             work = work_for(store, spec, factory)
-            for (s, d, r), (data, result) in executor.map(work, todo, resources=work.resources):
+            # workers that fork inherit the writer's modules and this open store: starting one costs a
+            # fork, not an import of pyarrow and a store to open and verify
+            import pyarrow.parquet  # noqa: F401
+
+            local = isinstance(executor, LocalExecutor) and type(work) is TableRuns
+            given = {"state": store} if local else {}
+            for (s, d, r), (data, result) in executor.map(work, cells, resources=work.resources, **given):
                 atomic_write_bytes(run_file(out, s, d, r), data)
                 done.append(result)
                 bar.update()
