@@ -433,21 +433,25 @@ def _optimal(store: Store, published: PublishedTable) -> tuple[OptimalCheck, ...
 # ------------------------------------------------------------------------------- NATS-Bench tss (Table 4)
 def nats_report(
     store: Store,
-    results_dirs: Mapping[str, Path],
+    results_dirs: Mapping[str, Path] | Sequence[tuple[str, Path]],
     published: PublishedTable | None = None,
     *,
     methods: Mapping[str, str] | None = None,
     differences: Sequence[str] = (),
+    title: str = "",
+    bohb_note: bool = True,
 ) -> ReproductionReport:
-    """The report of existing NATS-Bench-protocol results directories, one per search dataset
-    (`methods`, `differences`: as for `nb201_report`)."""
+    """The report of existing results directories read at their budget as NATS-Bench reads a run:
+    (search dataset, directory) pairs, or one directory per dataset (`methods`, `differences`: as for
+    `nb201_report`; `bohb_note`: add the note on BOHB's rungs)."""
+    pairs = list(results_dirs.items()) if isinstance(results_dirs, Mapping) else list(results_dirs)
     published = published or load_published("nats_tss")
     methods = dict(methods or {r.strategy: r.name for r in published.search_rows() if r.strategy})
     by_strategy = {s: published.row(m) for s, m in methods.items()}
     cells, notes = [], []
     configs: list[tuple[Mapping[str, Any], int]] = []
     order: list[str] = []
-    for dataset, directory in results_dirs.items():
+    for dataset, directory in pairs:
         config, runs, rows = read_config(directory), load_runs(directory), load_rows(directory)
         budget = float(config["spec"]["budget"]["limit"])
         configs.append((config, len(runs)))
@@ -480,24 +484,25 @@ def nats_report(
         "accuracies are read at the budget as NATS-Bench's tables do: linear interpolation between the two "
         "training evaluations nearest in time to the budget (test: the run metadata's test_at_budget; valid: "
         "the same reading of the incumbent's 200-epoch validation accuracy)",
-        "NATS-Bench's standard deviations are numpy's np.std (ddof=0); ours use ddof=1",
     ]
-    curves = {d: len(store.table(d, "valid_acc", 12).spec.points) > 1 for d in results_dirs}
+    if published.key == "nats_tss":
+        notes.append("NATS-Bench's standard deviations are numpy's np.std (ddof=0); ours use ddof=1")
+    curves = {d: len(store.table(d, "valid_acc", 12).spec.points) > 1 for d, _ in pairs}
     return ReproductionReport(
         key=published.key,
-        title=f"{published.title}: topology search space, multi-trial methods, reproduced",
+        title=f"{published.title}: {title or 'topology search space, multi-trial methods, reproduced'}",
         citation=published.citation,
         reference=published.reference,
         published_available=published.available,
         published_note=published.note,
         protocol=_protocol(configs),
-        results_dirs=tuple(str(d) for d in results_dirs.values()),
+        results_dirs=tuple(str(d) for _, d in pairs),
         columns=columns,
         cells=tuple(cells),
         published_only=(),
         optimal=(),
         notes=tuple(notes),
-        sources_of_difference=(*differences, _nats_bohb_note(curves)),
+        sources_of_difference=(*differences, _nats_bohb_note(curves)) if bohb_note else tuple(differences),
         sources=published.sources,
     )
 

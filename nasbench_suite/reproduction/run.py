@@ -96,10 +96,15 @@ def plan(
         raise ConfigError(f"methods must name at least one of {', '.join(r.method for r in protocol.rows)}")
     out = []
     for dataset, budget in protocol.searches:
-        for worker in dict.fromkeys(r.worker for r in rows):
-            group = tuple(r for r in rows if r.worker == worker)
-            name = f"{protocol.key}-{dataset}" + ("" if worker == TABLE else f"-{worker}")
-            out.append((name, comparison(protocol, dataset, budget, group, runs=runs, seed=seed), worker))
+        for worker, own in dict.fromkeys((r.worker, r.budget_s) for r in rows):
+            group = tuple(r for r in rows if (r.worker, r.budget_s) == (worker, own))
+            name = (
+                f"{protocol.key}-{dataset}"
+                + ("" if worker == TABLE else f"-{worker}")
+                + ("" if own is None else f"-{own:g}s")
+            )
+            spec = comparison(protocol, dataset, budget if own is None else own, group, runs=runs, seed=seed)
+            out.append((name, spec, worker))
     return out
 
 
@@ -158,9 +163,11 @@ def reproduce(
     out = Path(out)
     published = load_published(protocol.published)
     dirs: dict[str, list[Path]] = {}
+    pairs: list[tuple[str, Path]] = []
     for name, spec, worker in plan(protocol, runs=runs, seed=seed, methods=methods):
         _run(store, spec, out / name, worker, jobs, progress, executor)
         dirs.setdefault(spec.datasets[0], []).append(out / name)
+        pairs.append((spec.datasets[0], out / name))
     chosen = {
         r.strategy: r.method for r in (protocol.rows if methods is None else map(protocol.row, methods))
     }
@@ -191,8 +198,10 @@ def reproduce(
         )
     return nats_report(
         store,
-        {d: v[0] for d, v in dirs.items()},
+        pairs,
         published,
         methods=chosen,
         differences=protocol.differences,
+        title=protocol.title,
+        bohb_note=any(r.strategy == "bohb" for r in protocol.rows),
     )
