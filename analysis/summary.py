@@ -26,7 +26,21 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def caveats(runs: pd.DataFrame, config: dict[str, Any]) -> list[str]:
-    """What a reader must know to read the numbers right."""
+    """What a reader must know to read the numbers right; first, the run files `load_runs` left out."""
+    return _left_out(runs.attrs.get("set_aside", [])) + _caveats(runs, config)
+
+
+def _left_out(set_aside: list[str]) -> list[str]:
+    if not set_aside:
+        return []
+    shown = ", ".join(set_aside[:5]) + (f" and {len(set_aside) - 5} more" if len(set_aside) > 5 else "")
+    return [
+        f"{len(set_aside)} run file{'s' * (len(set_aside) > 1)} in the directory left out (unreadable or not "
+        f"of this comparison; a rerun of the comparison moves them to set-aside/ and redoes them): {shown}"
+    ]
+
+
+def _caveats(runs: pd.DataFrame, config: dict[str, Any]) -> list[str]:
     notes = []
     spec = config["spec"]
     if spec.get("live"):

@@ -168,8 +168,10 @@ def test_corrupt_truncated_and_empty_run_files_are_named_skipped_and_redone(
     assert len(warned) == 3
     for path in (truncated, empty, garbage):
         assert sum(path.name in line and "unreadable" in line for line in warned) == 1
-    summary = {r["strategy"]: r["runs"] for r in json.loads(text)["summary"]}
-    assert summary == {"random": 2, "rea": 3}
+    report = json.loads(text)
+    assert {r["strategy"]: r["runs"] for r in report["summary"]} == {"random": 2, "rea": 3}
+    assert report["notes"][0].startswith("3 run files in the directory left out (unreadable or not of this")
+    assert all(p.name in report["notes"][0] for p in (truncated, empty, garbage))
     with pytest.warns(ResultsWarning) as record:
         rows = load_rows(out)
     assert sorted(str(w.message).split("runs/")[1].split(" ")[0] for w in record) == sorted(
