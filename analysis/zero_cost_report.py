@@ -118,9 +118,9 @@ def format_markdown(
         p = r.published
         shown = NOT_AVAILABLE if p is None or p.mean is None else f"{p.mean:.3f}"
         status = "no row" if p is None else p.status + (f" ({', '.join(p.sources)})" if p.sources else "")
+        ci = f" [{r.low:.3f}, {r.high:.3f}]" if math.isfinite(r.low) and math.isfinite(r.high) else " [–]"
         lines.append(
-            f"| {r.proxy} | {r.spearman:.3f} [{r.low:.3f}, {r.high:.3f}] | {r.n_archs} | {r.seconds_per_arch:.2f} | "
-            f"{shown} | {status} |"
+            f"| {r.proxy} | {r.spearman:.3f}{ci} | {r.n_archs} | {r.seconds_per_arch:.2f} | {shown} | {status} |"
         )
     run = f"{total:,.0f} s of scoring and building ({total / n:.2f} s an arch)"
     if wall_s is not None:

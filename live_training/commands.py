@@ -344,8 +344,16 @@ def cmd_validate_proxies(args: argparse.Namespace) -> int:
             seed=args.seed,
             on_arch=lambda _: bar.update(),
         )
-    _write(Path(args.out), "validate_proxies", result.to_markdown(), result.to_json())
-    print(result.to_markdown())
+    from nasbench_suite.analysis import zero_cost_report
+    from nasbench_suite.analysis.reproduce import load_published
+
+    published = load_published("zero_cost_nb201")
+    payload = result.to_json()
+    rows = zero_cost_report.compare(payload, published, rng=np.random.default_rng(args.seed))
+    beside = zero_cost_report.format_markdown(rows, payload, published)
+    text = result.to_markdown() + "\n" + beside
+    _write(Path(args.out), "validate_proxies", text, payload)
+    print(text)
     return 0
 
 

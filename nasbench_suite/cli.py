@@ -482,7 +482,6 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ strategies
 def cmd_strategies(args: argparse.Namespace) -> int:
     from nasbench_suite import strategies
-
     from nasbench_suite.strategies.external import modules_of
 
     _strategy_modules(args, ())
@@ -701,8 +700,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.add_argument(
         "paper",
-        choices=["nb201", "nats"],
-        help="nb201: NAS-Bench-201 Table 5; nats: NATS-Bench topology search",
+        choices=["nb201", "nats", "white2021"],
+        help="nb201: NAS-Bench-201 Table 5; nats: NATS-Bench topology search; white2021: local search and "
+        "BANANAS on NAS-Bench-201 ImageNet16-120 (White et al.)",
     )
     rp.add_argument(
         "--runs", type=integer, default=500, help="runs per strategy (default 500, the papers' count)"
