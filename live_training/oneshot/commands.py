@@ -42,8 +42,8 @@ def register_oneshot_parser(sub: Any, store_help: str) -> None:
     )
     p.add_argument("--dataset", default="cifar10-valid", help="search dataset (default cifar10-valid)")
     p.add_argument("--epochs", type=int, help="search epochs (default: each method's paper setting)")
-    p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0, help="root seed")
+    p.add_argument("--runs", type=int, default=3, help="searches per method (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     p.add_argument("--out", required=True, help="results directory (rerun to resume)")
     p.add_argument("--ops", help="comma-separated op set of an out-of-table space (see live_training.ops)")
     p.add_argument("--nodes", type=int, help="nodes per cell of an out-of-table space (NAS-Bench-201: 4)")
@@ -57,6 +57,11 @@ def register_oneshot_parser(sub: Any, store_help: str) -> None:
     )
     live.add_scale_arguments(p)
     live.add_data_arguments(p)
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads per search (default: all cores; 1 on a shared, loaded machine)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func=cmd_oneshot)
@@ -99,7 +104,7 @@ def cmd_oneshot(args: argparse.Namespace) -> int:
             f"one-shot searches take a hardware-latency constraint (hw_latency_ms/DEVICE<=L); got {constraint.metric!r}"
         )
     resolve_device(args.device)
-    for value, flag in ((args.epochs, "--epochs"), (args.runs, "--runs")):
+    for value, flag in ((args.epochs, "--epochs"), (args.runs, "--runs"), (args.threads, "--threads")):
         if value is not None and value < 1:
             raise ConfigError(f"{flag} must be >= 1, got {value}")
     epochs = {m: args.epochs or method_class(m).schedule.epochs for m in methods}
@@ -250,7 +255,9 @@ class _Plan:
             cells_per_stage=self.scale.cells_per_stage,
         )
         batch = self.args.batch_size or 64
-        result = train(net, probe, epochs=1, batch_size=batch, device=self.args.device, seed=0)
+        result = train(
+            net, probe, epochs=1, batch_size=batch, device=self.args.device, seed=0, threads=self.args.threads
+        )
         return 1.0 / result.images_per_second
 
     def _table_seconds_per_image(self) -> float:
@@ -283,6 +290,7 @@ class _Plan:
             seed=seed,
             device=self.args.device,
             compile_model=bool(self.args.compile),
+            threads=self.args.threads,
             hparams=hp,
         )
         penalty, model = self._penalty(method, latency)

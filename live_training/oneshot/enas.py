@@ -60,15 +60,19 @@ class Controller(nn.Module):
         self.w_lstm = nn.LSTM(input_size=size, hidden_size=size, num_layers=settings.lstm_layers)
         self.w_embd = nn.Embedding(n_ops, size)
         self.w_pred = nn.Linear(size, n_ops)
-        with torch.no_grad():  # the official init: these five uniform(-0.1, 0.1), the rest PyTorch's default
-            for p in (
-                self.input_vars,
-                self.w_lstm.weight_hh_l0,
-                self.w_lstm.weight_ih_l0,
-                self.w_embd.weight,
-                self.w_pred.weight,
-            ):
-                p.copy_(torch.rand(p.shape, generator=generator) * 0.2 - 0.1)
+        # every parameter from `generator` (never the global RNG): the official five uniform(-0.1, 0.1), the
+        # rest as PyTorch initializes them, uniform(-1/sqrt(size), 1/sqrt(size))
+        official = {
+            "input_vars",
+            "w_lstm.weight_hh_l0",
+            "w_lstm.weight_ih_l0",
+            "w_embd.weight",
+            "w_pred.weight",
+        }
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                bound = 0.1 if name in official else size**-0.5
+                p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * bound)
 
     def _logits(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         out, state = self.w_lstm(inputs, state)

@@ -31,7 +31,14 @@ from nasbench_suite.live_training.oneshot.base import ArchPenalty, Batch, OneSho
 from nasbench_suite.live_training.oneshot.methods import method_class
 from nasbench_suite.live_training.oneshot.supernet import Path as CellPath
 from nasbench_suite.live_training.oneshot.supernet import SearchCell, build_supernet
-from nasbench_suite.live_training.recipe import _save_atomic, augment, input_transform, resolve_device
+from nasbench_suite.live_training.recipe import (
+    _num_threads,
+    _save_atomic,
+    augment,
+    default_threads,
+    input_transform,
+    resolve_device,
+)
 from nasbench_suite.space import Arch, CellSpace
 
 CHECKPOINT_FORMAT = 1
@@ -64,13 +71,14 @@ class SearchSettings:
     seed: int = 0
     device: str = "cpu"
     compile_model: bool = False
+    threads: int | None = None  # CPU threads (None: default_threads()); results depend on it
     hparams: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_hparams(method_class(self.method), self.hparams)
-        for name in ("epochs", "channels", "cells_per_stage", "batch_size"):
+        for name in ("epochs", "channels", "cells_per_stage", "batch_size", "threads"):
             value = getattr(self, name)
-            if value is None and name == "batch_size":
+            if value is None and name in ("batch_size", "threads"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
@@ -90,7 +98,26 @@ def run_search(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     on_step: Callable[[], None] | None = None,
 ) -> tuple[EpochRecord, ...]:
-    """Search `settings.epochs` epochs (resuming from `checkpoint` when it exists); one record per epoch."""
+    """Search `settings.epochs` epochs (resuming from `checkpoint` when it exists); one record per epoch.
+    On a CPU, torch runs `settings.threads` threads for the duration (an oversubscribed machine runs
+    one thread per process many times faster than two that spin-wait on each other)."""
+    on_cuda = resolve_device(settings.device).type == "cuda"
+    with _num_threads(None if on_cuda else (settings.threads or default_threads())):
+        return _search(
+            space, data, settings, checkpoint=checkpoint, penalty=penalty, on_epoch=on_epoch, on_step=on_step
+        )
+
+
+def _search(
+    space: CellSpace,
+    data: LiveDataset,
+    settings: SearchSettings,
+    *,
+    checkpoint: Path | str | None = None,
+    penalty: ArchPenalty | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    on_step: Callable[[], None] | None = None,
+) -> tuple[EpochRecord, ...]:
     if data.valid_x is None or data.valid_y is None or not len(data.valid_x):
         raise ConfigError(
             f"one-shot search needs a validation split; {data.name} has none (use cifar10-valid)"
@@ -133,8 +160,8 @@ def run_search(
         "n_train": n_train,
         "n_valid": n_valid,
     }
-    config.pop("device")
-    config.pop("compile_model")
+    for key in ("device", "compile_model", "threads"):
+        config.pop(key)
 
     history: list[EpochRecord] = []
     ckpt = None if checkpoint is None else Path(checkpoint)
