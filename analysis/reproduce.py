@@ -264,6 +264,9 @@ class ReproductionReport:
     labels: tuple[tuple[str, str], ...] = ()  # (method, how its row was run) where that needs saying
     sweeps: tuple[SweepTable, ...] = ()
     findings: tuple[str, ...] = ()  # what the sweeps show
+    sections: tuple[
+        tuple[str, str], ...
+    ] = ()  # (title, Markdown body) added by the caller, e.g. one-shot rows
 
     def cell(self, method: str, column: str) -> CellComparison:
         for c in self.cells:
@@ -648,6 +651,8 @@ def format_markdown(report: ReproductionReport) -> str:
             lines.append(f"| {point.value:g}{mark} | {cells} | {worst} |")
     if report.findings:
         lines += ["", *[f"{f}." for f in report.findings]]
+    for title, body in report.sections:
+        lines += ["", f"## {title}", "", body.rstrip("\n")]
     if report.published_only:
         lines += [
             "",

@@ -464,6 +464,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             progress=not args.quiet,
             sweep_runs=args.sweep_runs,
+            oneshot=Path(args.oneshot) if args.oneshot else None,
             executor=executor,
         )
     finally:
@@ -706,6 +707,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.add_argument(
         "--runs", type=integer, default=500, help="runs per strategy (default 500, the papers' count)"
+    )
+    rp.add_argument(
+        "--oneshot",
+        metavar="DIR",
+        help="nb201: add the weight-sharing rows from a `nasbench-suite oneshot --out DIR` results directory",
     )
     rp.add_argument(
         "--sweep-runs", type=integer, default=None, help="runs per setting of a sensitivity sweep (default: the protocol's)"

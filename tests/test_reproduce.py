@@ -349,3 +349,13 @@ def test_the_nats_hyperparameters_are_valid_for_every_strategy(real_store: Store
     assert all(s.schedule == 12 and s.budget.limit == NATS_BUDGETS_S[s.datasets[0]] for _, s, _ in specs)
     assert pd.Series([s.hparams["bohb"]["num_samples"] for _, s, _ in specs]).eq(4).all()
     assert [name for name, _, _ in specs] == ["nats-cifar10-valid", "nats-cifar100", "nats-ImageNet16-120"]
+
+
+def test_sections_such_as_the_one_shot_rows_are_printed_before_the_published_only_rows(
+    nb201: tuple[Path, reproduce.ReproductionReport],
+) -> None:
+    _, report = nb201
+    text = format_markdown(
+        dataclasses.replace(report, sections=(("Weight-sharing rows, run by this suite", "| x |\n"),))
+    )
+    assert "## Weight-sharing rows, run by this suite\n\n| x |\n\n## Published only" in text

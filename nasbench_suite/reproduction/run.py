@@ -17,6 +17,7 @@ arguments does only the missing runs.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,20 @@ def _run(
     )
 
 
+def oneshot_section(report: ReproductionReport, store: Store, directory: Path) -> ReproductionReport:
+    """The report with the weight-sharing rows this suite ran (`nasbench-suite oneshot --out DIR`), read by
+    `live_training.oneshot.report.oneshot_rows` beside the published ones; without it they stay published
+    only. Imported here, lazily: the one-shot package needs torch."""
+    from nasbench_suite.live_training.oneshot.report import format_markdown, oneshot_rows
+
+    rows = oneshot_rows(directory, store)
+    body = f"From `{directory}` (mean ± std over runs, the derived cells' 200-epoch seed means):\n\n"
+    return dataclasses.replace(
+        report,
+        sections=(*report.sections, ("Weight-sharing rows, run by this suite", body + format_markdown(rows))),
+    )
+
+
 def reproduce(
     protocol: Protocol,
     store: Store,
@@ -157,6 +172,7 @@ def reproduce(
     methods: tuple[str, ...] | None = None,
     sweep_runs: int | None = None,
     executor: Executor | None = None,
+    oneshot: Path | None = None,
 ) -> ReproductionReport:
     """Run (or finish) every comparison of `protocol` under `out` and return its report. Table runs go
     to `executor` when given (`executors.py`: Ray), else to `jobs` local processes."""
@@ -186,7 +202,7 @@ def reproduce(
     findings = tuple(s.finding for s in protocol.sweeps if s.method in chosen.values())
     if protocol.reading == "final":
         (directories,) = dirs.values()
-        return nb201_report(
+        report = nb201_report(
             store,
             directories,
             published,
@@ -196,6 +212,7 @@ def reproduce(
             findings=findings,
             differences=protocol.differences,
         )
+        return report if oneshot is None else oneshot_section(report, store, Path(oneshot))
     return nats_report(
         store,
         pairs,
