@@ -4,6 +4,7 @@ derived archs, resume after a crash, the latency fit, and the command's one-line
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -385,3 +386,41 @@ def test_oneshot_command_bad_options_are_one_line(
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.realdata
+def test_oneshot_command_writes_a_comparison_directory_that_report_reads(
+    tmp_path: Path, capsys, real_store_path: Path
+) -> None:
+    from nasbench_suite.live_training.oneshot.report import format_markdown, oneshot_rows
+    from nasbench_suite.results import load_rows, load_runs
+
+    out = tmp_path / "os"
+    argv = [
+        "oneshot", "rsps,darts_v1", "--epochs", "2", "--runs", "1", "--subset", "32", "--eval-subset", "16",
+        "--channels", "2", "--cells", "1", "--threads", "1", "--quiet", "--out", str(out),
+        "--store", str(real_store_path), "--hparams", json.dumps({"rsps": {"select_num": 3}}),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "rsps" in text and "darts_v1" in text and "measured wall seconds" in text
+    rows = load_rows(out)
+    assert list(rows.groupby("strategy").size()) == [2, 2]  # one row per search epoch
+    assert (rows["epoch"] == rows["step"] + 1).all() and (rows["cost_s"] > 0).all()
+    assert np.allclose(rows.groupby("strategy")["time_s"].max(), rows.groupby("strategy")["cost_s"].sum())
+    assert (rows["table_equiv_s"] > 0).all()
+    store = Store(real_store_path)
+    valid = np.asarray(store.table("cifar10-valid", "valid_acc", 200).column("mean"))
+    assert np.array_equal(rows["incumbent_valid"].to_numpy(), valid[rows["incumbent_index"].to_numpy()])
+    runs = load_runs(out)
+    for meta in runs.itertuples():
+        ops = [NB201.ops[o] for o in NB201.parse(meta.derived_arch).ops]
+        assert meta.skip_count == ops.count("skip_connect")
+    # the same command again finds every run done; report --table reads the found cells from the table
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["report", str(out), "--table", "md", "--store", str(real_store_path)]) == 0
+    assert "rsps" in capsys.readouterr().out
+    table = oneshot_rows(out, store)
+    assert [r.method for r in table] == ["rsps", "darts_v1"] and table[0].runs == 1
+    assert "DARTS-V1 | published | 39.77" in format_markdown(table)
