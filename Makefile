@@ -92,6 +92,7 @@ bench: data
 	$(BIN)/python benchmarks/bench_strategies.py --store $(STORE) --out bench-results
 	$(BIN)/python benchmarks/bench_model_based.py --store $(STORE) --out bench-results
 	$(BIN)/python benchmarks/bench_live.py --store $(STORE) --out bench-results
+	$(BIN)/python benchmarks/bench_oneshot.py --out bench-results
 	$(BIN)/python benchmarks/bench_executors.py --store $(STORE) --out bench-results
 
 clean:
