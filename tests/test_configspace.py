@@ -282,3 +282,22 @@ def test_a_missing_optional_package_is_one_line(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setitem(sys.modules, "nevergrad", None)  # import fails as if not installed
     with pytest.raises(MissingDependencyError, match=r"pip install 'nasbench-suite\[nevergrad\]'"):
         registry.build("ngopt", _problem(wide), np.random.default_rng(0))
+
+
+@pytest.mark.realdata
+def test_the_readme_example_runs(real_store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    marker = "<!-- configspace example: tests/test_configspace.py runs this block -->\n```python\n"
+    assert marker in readme
+    code = readme.split(marker, 1)[1].split("```", 1)[0]
+    assert 'Store("data/store")' in code
+    namespace: dict = {}
+    exec(code.replace('Store("data/store")', f"Store({str(real_store_path)!r})"), namespace)
+    result, config = namespace["result"], namespace["config"]
+    arch = to_arch(namespace["bench"].space, config)
+    store = Store(real_store_path)
+    seed777 = store.query(arch, "cifar10-valid", "valid_acc", epochs=200, seed=777)
+    assert result["function_value"] == pytest.approx(100 - seed777, abs=1e-9)
+    printed = capsys.readouterr().out
+    assert "epoch, Type: Ordinal, Sequence: {12, 200}, Default: 12" in printed
+    assert store.space.format(arch) in printed
