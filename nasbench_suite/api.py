@@ -12,7 +12,7 @@ names in `__all__` are the public API (the core modules stay importable, but may
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError, SuiteError
 from nasbench_suite.oracle import Noise, TabularOracle
 from nasbench_suite.protocol import (
+    BaseStrategy,
     Constraint,
     Fidelity,
     Measured,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Arch",
+    "BaseStrategy",
     "Budget",
     "BudgetKind",
     "CellSpace",
@@ -146,15 +148,18 @@ def strategy_names() -> list[str]:
     return strategies.names()
 
 
-def register(name: str) -> Callable[[type], type]:
-    """Class decorator that registers a strategy under `name` (then `compare` and the CLI know it).
+def register(cls: type[BaseStrategy]) -> type[BaseStrategy]:
+    """Class decorator that registers a `BaseStrategy` subclass under the `name` it declares (then
+    `compare` and the CLI know it).
 
-    >>> @register("hillclimb")                                      # doctest: +SKIP
-    ... class HillClimb: ...
+    >>> class HillClimb(BaseStrategy):                              # doctest: +SKIP
+    ...     name = "hillclimb"
+    ...     ...
+    >>> register(HillClimb)  # or @register on the class             # doctest: +SKIP
     """
     from nasbench_suite.strategies.registry import register as _register
 
-    return _register(name)
+    return _register(cls)
 
 
 def build_strategy(

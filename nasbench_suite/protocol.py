@@ -7,8 +7,9 @@ what a practitioner would see after training, the validation accuracy and the ti
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from nasbench_suite.space import Arch, CellSpace
 
@@ -107,14 +108,38 @@ class Strategy(Protocol):
     """Ask/tell search strategy; constructed as `cls(problem, rng, **hyperparameters)`.
 
     `ask` returns a `Proposal` (train this arch) or a `Measurement` (look up a cheap property); `tell`
-    receives the request with its `Observation` or `Measured`. A strategy whose class sets
-    `asynchronous = True` may be asked again while earlier requests are pending (`--workers K`); the
-    others are only asked when nothing is pending.
+    receives the request with its `Observation` or `Measured`. Registered strategies inherit
+    `BaseStrategy`, which declares the rest: `asynchronous` strategies may be asked again while earlier
+    requests are pending (`--workers K`); the others are only asked when nothing is pending.
     """
 
     def ask(self) -> Request: ...
 
     def tell(self, request: Request, result: Result) -> None: ...
+
+
+class BaseStrategy(ABC):
+    """The base every registered strategy inherits: `ask` / `tell`, and what the class declares about
+    itself, read by the registry and the runner.
+
+    - `name`: the name it is registered and chosen under (`@register` reads it);
+    - `asynchronous`: True if it may be asked again while earlier requests are pending (`--workers K`);
+    - `requires`: what the problem must define for it, among "constraint" and "objective".
+    """
+
+    name: ClassVar[str] = ""
+    asynchronous: ClassVar[bool] = False
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def ask(self) -> Request:
+        """The next request: a `Proposal` to train, or a `Measurement` to look up."""
+
+    @abstractmethod
+    def tell(self, request: Any, result: Any) -> None:
+        """What `request` gave: an `Observation` for a `Proposal`, a `Measured` for a `Measurement`
+        (typed loosely here so that a strategy that never measures may annotate Proposal and
+        Observation)."""
 
 
 class Oracle(Protocol):

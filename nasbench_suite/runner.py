@@ -28,7 +28,15 @@ from nasbench_suite.executors import Executor, LocalExecutor
 from nasbench_suite.imports import load_all
 from nasbench_suite.lookup import Noise
 from nasbench_suite.oracle import Pending, TabularOracle
-from nasbench_suite.protocol import Constraint, Fidelity, Request, Result, SearchProblem, Strategy
+from nasbench_suite.protocol import (
+    BaseStrategy,
+    Constraint,
+    Fidelity,
+    Request,
+    Result,
+    SearchProblem,
+    Strategy,
+)
 from nasbench_suite.results import atomic_write_bytes, run_file, write_run
 from nasbench_suite.results_lock import results_lock
 from nasbench_suite.resume import Cell, Todo
@@ -39,7 +47,7 @@ from nasbench_suite.store import Store
 from nasbench_suite.trajectory import Trajectory, value_at
 
 # (name, problem, rng, hyperparameters) -> strategy; the CLI passes `strategies.build`.
-StrategyFactory = Callable[[str, SearchProblem, np.random.Generator, Mapping[str, Any]], Strategy]
+StrategyFactory = Callable[[str, SearchProblem, np.random.Generator, Mapping[str, Any]], BaseStrategy]
 
 
 class SteppedOracle(Protocol):
@@ -190,7 +198,7 @@ def run_one(
     search = factory(
         strategy, oracle.problem, np.random.default_rng(strategy_seq), spec.hparams.get(strategy, {})
     )
-    asynchronous = bool(getattr(search, "asynchronous", False))
+    asynchronous = search.asynchronous
     workers = spec.workers if asynchronous else 1
     construction = time.perf_counter() - started
     overheads, overhead = drive(search, oracle, workers)

@@ -16,9 +16,20 @@ PATIENCE = 5  # official BANANAS get_candidates: mutate at most num_parents * 5 
 EXHAUSTIVE_BELOW = 4096  # spaces this small are enumerated to find unseen archs
 
 
-def require_int(owner: str, name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
+def require_int(
+    owner: str, name: str, value: object, low: int, high: int | None = None, *, high_name: str = ""
+) -> int:
+    """A whole number (True is not 1) in `low`..`high` (no upper end by default); `high_name` names the
+    hyperparameter that sets `high`, for the message."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        upper = f"{high_name} ({high})" if high_name else f"{high}"
+        rule = f"an integer >= {low}" if high is None else f"an integer in {low}..{upper}"
+        raise ConfigError(f"{owner}: {name} must be {rule}, got {value!r}")
     return value
 
 
@@ -36,8 +47,10 @@ def require_real(
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     x = float(value) if ok else math.nan  # type: ignore[arg-type]
     if not (ok and (low < x if open_low else low <= x) and (x < high if open_high else x <= high)):
-        interval = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
-        raise ConfigError(f"{owner}: {name} must be a finite number in {interval}, got {value!r}")
+        interval = f"in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+        if low == -math.inf:  # no lower end: say so plainly
+            interval = f"{'<' if open_high else '<='} {high:g}"
+        raise ConfigError(f"{owner}: {name} must be a finite number {interval}, got {value!r}")
     return x
 
 

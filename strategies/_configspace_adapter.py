@@ -20,14 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_suite.protocol import Fidelity, Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Fidelity, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
 
 WORST_LOSS = 100.0  # 100 - 0 % accuracy
 _LIVE = ("_pending", "_log", "_optimizer")  # rebuilt by `_reset` and the replay, never pickled
 
 
-class ConfigSpaceAdapter:
+class ConfigSpaceAdapter(BaseStrategy):
     """Base of the adapters: pending proposals matched to the optimizer's handles, pickling by replay."""
 
     def __init__(self, problem: SearchProblem, rng: np.random.Generator) -> None:

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from nasbench_suite.protocol import Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Proposal, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies._candidates import require_int, require_real
 from nasbench_suite.strategies._lstm import LSTMController, Rollout
@@ -65,7 +65,7 @@ def build_controller(
     )
 
 
-class ControllerSearch:
+class ControllerSearch(BaseStrategy):
     """What both update rules share: the controller, its parameters and Adam, proposing by sampling,
     and the rollout each outstanding proposal was sampled with (`asynchronous`: asks may overlap)."""
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from nasbench_suite.encodings import path
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.protocol import Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies._candidates import (
     fresh_random,
@@ -31,7 +31,7 @@ def independent_thompson(predictions: np.ndarray, rng: np.random.Generator) -> n
 
 # ---------------------------------------------------------------- the strategy
 @register("bananas")
-class Bananas:
+class Bananas(BaseStrategy):
     """BANANAS: BO with an ensemble of MLPs on the path encoding, Thompson-sampled, mutation-optimized.
 
     White, Neiswanger & Savani, "BANANAS: Bayesian Optimization with Neural Architectures for Neural
@@ -58,6 +58,8 @@ class Bananas:
     official code (new `MetaNeuralnet`s each round) do: warm-starting from the last round would be
     cheaper, but neither source does it, so it is not done here.
     """
+
+    name = "bananas"
 
     predictor: ClassVar[type[MLPEnsemble]] = MLPEnsemble  # the ensemble each round trains afresh
 

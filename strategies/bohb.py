@@ -73,6 +73,8 @@ class BOHB(Hyperband):
     continuous ones and redraws categories uniformly with probability bw).
     """
 
+    name = "bohb"
+
     def __init__(
         self,
         problem: SearchProblem,

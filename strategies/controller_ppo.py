@@ -49,6 +49,8 @@ class ControllerPPO(ControllerSearch):
     non-finite accuracy is skipped. The incumbent is the best cell evaluated (the runner's rule).
     """
 
+    name = "controller_ppo"
+
     def __init__(
         self,
         problem: SearchProblem,

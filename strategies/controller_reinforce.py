@@ -37,6 +37,8 @@ class ControllerReinforce(ControllerSearch):
     the best cell evaluated (the runner's rule), not the controller's most likely cell.
     """
 
+    name = "controller_reinforce"
+
     def __init__(
         self,
         problem: SearchProblem,

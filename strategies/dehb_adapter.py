@@ -48,6 +48,8 @@ class Dehb(ConfigSpaceAdapter):
     directory removed at once (the oracle keeps the record), and its loguru messages are disabled.
     """
 
+    name = "dehb"
+
     def __init__(
         self,
         problem: SearchProblem,

@@ -7,7 +7,7 @@ import numpy as np
 
 from nasbench_suite.encodings import one_hot
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.protocol import Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies._candidates import fresh_random, mutation_candidates, ranked_archs, require_int
 from nasbench_suite.strategies.gaussian_process import IncrementalGP
@@ -30,7 +30,7 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.n
 
 
 @register("gp_bo")
-class GaussianProcessBO:
+class GaussianProcessBO(BaseStrategy):
     """GP-BO: expected improvement under a Gaussian process on the one-hot encoding, refit every step.
 
     Bayesian optimization as in NASBOT (Kandasamy et al., NeurIPS 2018) and the GP baselines of White
@@ -54,6 +54,8 @@ class GaussianProcessBO:
     the first fit until the strategy is released (on ~100 points threads cost more than they save: 15x
     slower fits measured on a busy 2-core machine); the caller's setting is then restored.
     """
+
+    name = "gp_bo"
 
     def __init__(
         self,

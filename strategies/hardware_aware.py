@@ -12,6 +12,7 @@ import numpy as np
 
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import (
+    BaseStrategy,
     Constraint,
     Measured,
     Measurement,
@@ -22,7 +23,7 @@ from nasbench_suite.protocol import (
     SearchProblem,
 )
 from nasbench_suite.space import Arch
-from nasbench_suite.strategies._candidates import require_int, require_positive
+from nasbench_suite.strategies._candidates import require_int, require_positive, require_real
 from nasbench_suite.strategies.registry import register
 from nasbench_suite.strategies.reinforce import Reinforce
 
@@ -36,13 +37,9 @@ def require_constraint(owner: str, problem: SearchProblem) -> Constraint:
     return problem.constraint
 
 
-def _finite_number(x: object) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
-
 # ---------------------------------------------------------------- constrained regularized evolution
 @register("hw_rea")
-class ConstrainedEvolution:
+class ConstrainedEvolution(BaseStrategy):
     """Constrained regularized evolution: only archs that meet the constraint are trained (OFA-style).
 
     Regularized evolution (Real et al., AAAI 2019) with NAS-Bench-201's settings (population_size=10,
@@ -61,6 +58,7 @@ class ConstrainedEvolution:
     `fallbacks` counts such trainings.
     """
 
+    name = "hw_rea"
     requires = ("constraint",)
     asynchronous = False  # one candidate at a time: each waits for its measurement
 
@@ -74,12 +72,7 @@ class ConstrainedEvolution:
         max_tries: int = 100,
     ) -> None:
         require_int("hw_rea", "population_size", population_size, 1)
-        if isinstance(sample_size, bool) or not (
-            isinstance(sample_size, int) and 1 <= sample_size <= population_size
-        ):
-            raise ConfigError(
-                f"hw_rea: sample_size must be an integer in 1..population_size ({population_size}), got {sample_size!r}"
-            )
+        require_int("hw_rea", "sample_size", sample_size, 1, population_size, high_name="population_size")
         require_int("hw_rea", "max_tries", max_tries, 1)
         self.constraint = require_constraint("hw_rea", problem)
         self._problem = problem
@@ -197,6 +190,7 @@ class MnasReinforce(Reinforce):
     update (its reward is NaN). The oracle's incumbent is the best *feasible* arch, not the best reward.
     """
 
+    name = "mnas"
     requires = ("constraint",)
     asynchronous = False  # a proposal waits for its latency measurement
 
@@ -211,11 +205,9 @@ class MnasReinforce(Reinforce):
         beta: float = -0.07,
     ) -> None:
         require_positive("mnas", "learning_rate", learning_rate)
-        if not (_finite_number(ema_momentum) and 0 <= ema_momentum < 1):
-            raise ConfigError(f"mnas: ema_momentum must be a number in [0, 1), got {ema_momentum!r}")
+        require_real("mnas", "ema_momentum", ema_momentum, 0, 1, open_low=False, open_high=True)
         for name, value in (("alpha", alpha), ("beta", beta)):
-            if not (_finite_number(value) and value <= 0):
-                raise ConfigError(f"mnas: {name} must be a finite number <= 0, got {value!r}")
+            require_real("mnas", name, value, -math.inf, 0, open_low=True, open_high=False)
         constraint = require_constraint("mnas", problem)
         if not constraint.limit > 0:
             raise ConfigError(

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.protocol import Fidelity, Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Fidelity, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies.registry import register
 
@@ -141,7 +141,7 @@ class Bracket:
 
 
 # ---------------------------------------------------------------- the shared ask/tell loop
-class BracketSearch:
+class BracketSearch(BaseStrategy):
     """Runs brackets one after another (overlapping only while results are pending)."""
 
     asynchronous = True  # pending rungs start the next bracket, as hpbandster does
@@ -219,6 +219,8 @@ class SuccessiveHalving(BracketSearch):
     fixed total budget B becomes repeated rounds, since the oracle, not the strategy, ends the search.
     """
 
+    name = "sh"
+
     def _next_s(self, iteration: int) -> int:
         return self.s_max
 
@@ -233,6 +235,8 @@ class Hyperband(BracketSearch):
     ends. Deviation: the loop over brackets restarts at s_max after s = 0 until the oracle's budget
     ends the search (as hpbandster's `HyperBand.get_next_iteration` does).
     """
+
+    name = "hyperband"
 
     def _next_s(self, iteration: int) -> int:
         return self.s_max - iteration % (self.s_max + 1)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.protocol import Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies.registry import register
 
@@ -21,7 +21,7 @@ def _value(observation: Observation) -> float:
 
 
 @register("local_search")
-class LocalSearch:
+class LocalSearch(BaseStrategy):
     """Local search: move to the best one-edge neighbour until none is better, then restart at random.
 
     White, Nolen & Savani, "Exploring the loss landscape in neural architecture search" (UAI 2021;
@@ -41,6 +41,8 @@ class LocalSearch:
     fall back to any uniform arch (the paper would loop forever). A proposal made while a neighbourhood
     waits for outstanding results is a random unseen arch (the runner never leaves one outstanding).
     """
+
+    name = "local_search"
 
     def __init__(
         self, problem: SearchProblem, rng: np.random.Generator, *, query_full_neighbourhood: bool = True

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from nasbench_suite.protocol import Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies._candidates import require_int, require_real
 from nasbench_suite.strategies.registry import register
@@ -38,7 +38,7 @@ def scaled_schedule(num_models: int) -> tuple[tuple[float, int], ...]:
 
 
 @register("metaqnn")
-class MetaQNN:
+class MetaQNN(BaseStrategy):
     """MetaQNN (Baker et al., ICLR 2017): epsilon-greedy Q-learning over edge-by-edge op choices.
 
     The agent walks the edges in order; its state is (edge, op chosen on the previous edge), the analogue
@@ -62,6 +62,7 @@ class MetaQNN:
     memory. The incumbent is the best cell evaluated (the runner's rule).
     """
 
+    name = "metaqnn"
     asynchronous = True  # results are incorporated in the order they arrive, as by q_server
 
     def __init__(

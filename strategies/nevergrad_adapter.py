@@ -74,6 +74,8 @@ class NGOpt(_Nevergrad):
     optimistic noisy (1+1) for the rest.
     """
 
+    name = "ngopt"
+
     optimizer = "NGOpt"
 
     def __init__(self, problem: SearchProblem, rng: np.random.Generator, *, budget: int = 100) -> None:
@@ -91,6 +93,8 @@ class Nevergrad(_Nevergrad):
     `ng.p.Choice` per edge, loss 100 - validation accuracy at the default fidelity, seeded with one
     draw from the run's generator.
     """
+
+    name = "nevergrad"
 
     def __init__(
         self,

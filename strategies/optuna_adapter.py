@@ -18,6 +18,7 @@ import numpy as np
 
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import (
+    BaseStrategy,
     Measured,
     Measurement,
     Observation,
@@ -27,6 +28,7 @@ from nasbench_suite.protocol import (
     SearchProblem,
 )
 from nasbench_suite.space import Arch
+from nasbench_suite.strategies._candidates import require_int, require_real
 from nasbench_suite.strategies.registry import register
 
 if TYPE_CHECKING:
@@ -52,7 +54,7 @@ def _quiet_optuna() -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-class OptunaAdapter:
+class OptunaAdapter(BaseStrategy):
     """Search with an Optuna sampler through Optuna's ask-and-tell interface (Akiba et al., KDD 2019).
 
     One categorical parameter per edge (`edge0`, `edge1`, ... in the space's edge order, choices = op
@@ -210,6 +212,8 @@ class TPE(OptunaAdapter):
     Sampler seed = one draw from the run's generator.
     """
 
+    name = "tpe"
+
     def __init__(
         self,
         problem: SearchProblem,
@@ -220,8 +224,7 @@ class TPE(OptunaAdapter):
         multivariate: bool = True,
     ) -> None:
         for name, value in (("n_startup_trials", n_startup_trials), ("n_ei_candidates", n_ei_candidates)):
-            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-                raise ConfigError(f"tpe: {name} must be an integer >= 1, got {value!r}")
+            require_int("tpe", name, value, 1)
         if not isinstance(multivariate, bool):
             raise ConfigError(f"tpe: multivariate must be true or false, got {multivariate!r}")
         self.n_startup_trials = n_startup_trials
@@ -267,6 +270,7 @@ class NSGA2(OptunaAdapter):
     reports the best feasible arch).
     """
 
+    name = "nsga2"
     requires = ("objective",)
 
     def __init__(
@@ -278,13 +282,9 @@ class NSGA2(OptunaAdapter):
         crossover_prob: float = 0.9,
         swapping_prob: float = 0.5,
     ) -> None:
-        if isinstance(population_size, bool) or not (
-            isinstance(population_size, int) and population_size >= 2
-        ):
-            raise ConfigError(f"nsga2: population_size must be an integer >= 2, got {population_size!r}")
+        require_int("nsga2", "population_size", population_size, 2)
         for name, value in (("crossover_prob", crossover_prob), ("swapping_prob", swapping_prob)):
-            if isinstance(value, bool) or not (isinstance(value, int | float) and 0 <= value <= 1):
-                raise ConfigError(f"nsga2: {name} must be a number in [0, 1], got {value!r}")
+            require_real("nsga2", name, value, 0, 1, open_low=False, open_high=False)
         if problem.objective is None:
             raise ConfigError(
                 "nsga2 needs --objective METRIC (a second objective, minimized; measurable here: "

@@ -64,6 +64,8 @@ class Optuna(OptunaAdapter):
     maximizing the validation accuracy at the default fidelity (`OptunaAdapter`).
     """
 
+    name = "optuna"
+
     def __init__(
         self, problem: SearchProblem, rng: np.random.Generator, *, sampler: str = "TPESampler"
     ) -> None:

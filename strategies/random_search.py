@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasbench_suite.protocol import Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies.registry import register
 
@@ -10,13 +10,14 @@ MAX_BLOCK = 1024  # archs drawn at once at most
 
 
 @register("random")
-class RandomSearch:
+class RandomSearch(BaseStrategy):
     """Random search: uniform samples of the space at the default fidelity (Bergstra & Bengio, JMLR 2012).
 
     As in NAS-Bench-201's baseline, draws are with replacement: an arch drawn twice is evaluated (and
     paid for) twice. No hyperparameters.
     """
 
+    name = "random"
     asynchronous = True  # proposals are independent of pending results
 
     def __init__(self, problem: SearchProblem, rng: np.random.Generator) -> None:

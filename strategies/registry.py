@@ -1,42 +1,68 @@
-"""Name -> strategy class. A strategy module registers itself with `@register("name")`; importing
-`strategies` imports every built-in module, so the registry is complete."""
+"""Name -> strategy class. A strategy module registers its `BaseStrategy` subclasses with `@register`, which
+reads the name each declares; importing `strategies` imports every built-in module, so the registry is complete."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
 from nasbench_suite.errors import ConfigError, unknown
-from nasbench_suite.protocol import SearchProblem, Strategy
+from nasbench_suite.protocol import BaseStrategy, SearchProblem
 
-_REGISTRY: dict[str, type] = {}
+_REGISTRY: dict[str, type[BaseStrategy]] = {}
 ENTRY_POINT_GROUP = "nasbench_suite.strategies"  # installed packages' strategies (see `external`)
+S = TypeVar("S", bound=type[BaseStrategy])
 
 
-def register(name: str) -> Callable[[type], type]:
-    def deco(cls: type) -> type:
-        if name in _REGISTRY:
-            first = _REGISTRY[name]
-            raise ConfigError(
-                f"strategy {name!r} is registered twice, by {first.__module__}.{first.__qualname__} and by "
-                f"{cls.__module__}.{cls.__qualname__}; rename one (a module imported both by name and as a "
-                "file counts twice)"
-            )
-        _REGISTRY[name] = cls
-        cls.name = name
-        return cls
+@overload
+def register(name_or_class: S) -> S: ...
 
-    return deco
+
+@overload
+def register(name_or_class: str) -> Callable[[S], S]: ...
+
+
+def register(name_or_class: str | S) -> S | Callable[[S], S]:
+    """Class decorator: registers a `BaseStrategy` subclass under the `name` it declares (`@register`),
+    or under `name` when it declares that same name (`@register("name")`). Nothing is set on the class."""
+    if isinstance(name_or_class, str):
+        expected = name_or_class
+        return lambda cls: _register(cls, expected)
+    return _register(name_or_class, None)
+
+
+def _register(cls: S, expected: str | None) -> S:
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    if not (isinstance(cls, type) and issubclass(cls, BaseStrategy)):
+        raise ConfigError(
+            f"{where} cannot be registered: a strategy class inherits nasbench_suite.protocol.BaseStrategy "
+            'and declares its name (name = "..."), whether it is asynchronous and what it requires'
+        )
+    name = cls.__dict__.get("name")  # its own: a subclass does not take its parent's name
+    if not isinstance(name, str) or not name or (expected is not None and name != expected):
+        raise ConfigError(
+            f"{where} declares name = {name!r}"
+            + (f" but is registered as {expected!r}" if expected is not None else "")
+            + "; a registered strategy declares the name it is registered under"
+        )
+    if name in _REGISTRY:
+        first = _REGISTRY[name]
+        raise ConfigError(
+            f"strategy {name!r} is registered twice, by {first.__module__}.{first.__qualname__} and by "
+            f"{where}; rename one (a module imported both by name and as a file counts twice)"
+        )
+    _REGISTRY[name] = cls
+    return cls
 
 
 def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def strategy_class(name: str) -> type:
+def strategy_class(name: str) -> type[BaseStrategy]:
     if name not in _REGISTRY:
         raise unknown(
             "strategy",
@@ -62,7 +88,7 @@ def hyperparameters(name: str) -> dict[str, Any]:
 
 def build(
     name: str, problem: SearchProblem, rng: np.random.Generator, hparams: Mapping[str, Any] | None = None
-) -> Strategy:
+) -> BaseStrategy:
     """Construct strategy `name`; unknown hyperparameter names fail with the valid ones listed."""
     cls = strategy_class(name)
     hparams = dict(hparams or {})

@@ -4,13 +4,13 @@ from collections import deque
 
 import numpy as np
 
-from nasbench_suite.errors import ConfigError
-from nasbench_suite.protocol import Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Observation, Proposal, SearchProblem
+from nasbench_suite.strategies._candidates import require_int
 from nasbench_suite.strategies.registry import register
 
 
 @register("rea")
-class RegularizedEvolution:
+class RegularizedEvolution(BaseStrategy):
     """Regularized (aging) evolution (Real et al., AAAI 2019), with NAS-Bench-201's settings.
 
     Hyperparameters (NAS-Bench-201, Dong & Yang 2020, `R_EA.py`): population_size=10, sample_size=3,
@@ -19,6 +19,7 @@ class RegularizedEvolution:
     with the best validation accuracy, its mutant is proposed, and when it is told the oldest member dies.
     """
 
+    name = "rea"
     asynchronous = True  # tournaments use the members told so far
 
     def __init__(
@@ -29,12 +30,8 @@ class RegularizedEvolution:
         population_size: int = 10,
         sample_size: int = 3,
     ) -> None:
-        if not (isinstance(population_size, int) and population_size >= 1):
-            raise ConfigError(f"rea: population_size must be an integer >= 1, got {population_size!r}")
-        if not (isinstance(sample_size, int) and 1 <= sample_size <= population_size):
-            raise ConfigError(
-                f"rea: sample_size must be an integer in 1..population_size ({population_size}), got {sample_size!r}"
-            )
+        require_int("rea", "population_size", population_size, 1)
+        require_int("rea", "sample_size", sample_size, 1, population_size, high_name="population_size")
         self._problem = problem
         self._rng = rng
         self.population_size = population_size

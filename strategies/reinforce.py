@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 
-from nasbench_suite.errors import ConfigError
-from nasbench_suite.protocol import Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
+from nasbench_suite.strategies._candidates import require_real
 from nasbench_suite.strategies.registry import register
 
 # Adam's constants: torch.optim.Adam's defaults, which the official code uses.
@@ -31,12 +31,8 @@ def policy_loss_gradient(probs: np.ndarray, actions: tuple[int, ...], advantage:
     return advantage * grad
 
 
-def _is_number(x: object) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
-
-
 @register("reinforce")
-class Reinforce:
+class Reinforce(BaseStrategy):
     """REINFORCE: a per-edge categorical policy trained by policy gradient (Williams 1992; NAS-Bench-201).
 
     As in NAS-Bench-201 / NATS-Bench (Dong & Yang, ICLR 2020; Dong et al., TPAMI 2021; official code
@@ -54,6 +50,7 @@ class Reinforce:
     NATS-Bench code (not the policy's argmax).
     """
 
+    name = "reinforce"
     asynchronous = True  # each proposal keeps the policy it was sampled from
 
     def __init__(
@@ -64,10 +61,8 @@ class Reinforce:
         learning_rate: float = 0.01,
         ema_momentum: float = 0.9,
     ) -> None:
-        if not (_is_number(learning_rate) and math.isfinite(learning_rate) and learning_rate > 0):
-            raise ConfigError(f"reinforce: learning_rate must be a finite number > 0, got {learning_rate!r}")
-        if not (_is_number(ema_momentum) and 0 <= ema_momentum < 1):
-            raise ConfigError(f"reinforce: ema_momentum must be a number in [0, 1), got {ema_momentum!r}")
+        require_real("reinforce", "learning_rate", learning_rate, 0, math.inf, open_low=True, open_high=True)
+        require_real("reinforce", "ema_momentum", ema_momentum, 0, 1, open_low=False, open_high=True)
         self._problem = problem
         self._rng = rng
         self.learning_rate = float(learning_rate)

@@ -162,6 +162,8 @@ class Smac(_Smac):
     (SMAC's default, 100, is about the evaluations of a 12000 s search); the oracle's budget ends it.
     """
 
+    name = "smac"
+
     contract_hparams: ClassVar[dict[str, Any]] = {"challengers": 100, "local_search_iterations": 1}
 
     def __init__(
@@ -200,6 +202,8 @@ class SmacMultiFidelity(_Smac):
     SMAC's 22- and 67-epoch rungs are 12-epoch evaluations. `min_fidelity`/`max_fidelity` as in
     `hyperband`. Seed = one draw from the run's generator.
     """
+
+    name = "smac_mf"
 
     def __init__(
         self,

@@ -44,6 +44,7 @@ class ZeroCostWarmup(RegularizedEvolution):
     `population_size` (REA's population here) rather than a separately tuned count.
     """
 
+    name = "zc"
     asynchronous = False  # the warmup asks in a fixed order and needs every score before ranking
 
     def __init__(
@@ -64,12 +65,7 @@ class ZeroCostWarmup(RegularizedEvolution):
             )
         require_int("zc", "pool_size", pool_size, 1)
         require_int("zc", "population_size", population_size, 1)
-        if isinstance(sample_size, bool) or not (
-            isinstance(sample_size, int) and 1 <= sample_size <= population_size
-        ):
-            raise ConfigError(
-                f"zc: sample_size must be an integer in 1..population_size ({population_size}), got {sample_size!r}"
-            )
+        require_int("zc", "sample_size", sample_size, 1, population_size, high_name="population_size")
         super().__init__(problem, rng, population_size=population_size, sample_size=sample_size)
         self.proxy = proxy
         self.pool_size = pool_size

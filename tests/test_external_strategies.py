@@ -32,7 +32,7 @@ STRATEGY = '''
 import multiprocessing
 import os
 
-from nasbench_suite.protocol import Proposal
+from nasbench_suite.protocol import BaseStrategy, Proposal
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies.registry import register
 
@@ -40,9 +40,11 @@ with open(os.environ["HILL_IMPORT_LOG"], "a") as log:
     log.write(f"{__name__} {os.getpid()} worker={multiprocessing.parent_process() is not None}\\n")
 
 
-@register("{name}")
-class HillClimb:
+@register
+class HillClimb(BaseStrategy):
     """Hill climbing: change one edge of the best cell seen; a random cell first."""
+
+    name = "{name}"
 
     def __init__(self, problem, rng):
         self._problem, self._rng, self._best = problem, rng, None

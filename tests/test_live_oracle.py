@@ -307,7 +307,7 @@ def test_early_stopping_shortens_full_runs_once_there_is_an_incumbent() -> None:
 
 @pytest.mark.parametrize("name", strategies.names())
 def test_every_strategy_searches_live_unchanged(name: str) -> None:
-    needs = getattr(strategy_class(name), "requires", ())
+    needs = strategy_class(name).requires
     extras: dict[str, Any] = {}
     sizes = sorted(
         param_count(SCALE.network(SPACE, a, num_classes=4, seed=0)) / 1e6 for a in SPACE.enumerate()

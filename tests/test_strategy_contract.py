@@ -18,7 +18,7 @@ import pytest
 from nasbench_suite import strategies
 from nasbench_suite import testing as contract
 from nasbench_suite.budget import Budget, BudgetKind
-from nasbench_suite.protocol import Fidelity, Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Fidelity, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.store import Store
 from nasbench_suite.strategies import registry
@@ -75,7 +75,7 @@ def test_real_run(name: str, real_store: Store, record_property: pytest.RecordPr
 
 
 # ---------------------------------------------------------------- the checks catch rule breakers
-class _Base:
+class _Base(BaseStrategy):
     def __init__(self, problem: SearchProblem, rng: np.random.Generator) -> None:
         self._problem, self._rng = problem, rng
 
@@ -87,6 +87,8 @@ class _Base:
 
 
 class _ClockSeeded(_Base):
+    name = "bad-clockseeded"
+
     def __init__(self, problem: SearchProblem, rng: np.random.Generator) -> None:
         import time
 
@@ -94,12 +96,16 @@ class _ClockSeeded(_Base):
 
 
 class _Peeking(_Base):
+    name = "bad-peeking"
+
     def __init__(self, problem: SearchProblem, rng: np.random.Generator) -> None:
         super().__init__(problem, rng)
         self._found = [o for o in gc.get_objects() if type(o) is Store]
 
 
 class _NoRestart(_Base):
+    name = "bad-norestart"
+
     """Local search that only ever moves to an unseen cell: stuck for good once all are seen."""
 
     def __init__(self, problem: SearchProblem, rng: np.random.Generator) -> None:
@@ -115,6 +121,8 @@ class _NoRestart(_Base):
 
 
 class _Normalizing(_Base):
+    name = "bad-normalizing"
+
     def __init__(self, problem: SearchProblem, rng: np.random.Generator) -> None:
         super().__init__(problem, rng)
         self._values: list[float] = []
@@ -126,6 +134,8 @@ class _Normalizing(_Base):
 
 
 class _HardCoded(_Base):
+    name = "bad-hardcoded"
+
     def ask(self) -> Proposal:
         return Proposal(
             Arch(tuple(int(o) for o in self._rng.integers(5, size=6))), self._problem.default_fidelity
@@ -133,11 +143,15 @@ class _HardCoded(_Base):
 
 
 class _OffGrid(_Base):
+    name = "bad-offgrid"
+
     def ask(self) -> Proposal:
         return Proposal(self._problem.space.sample(self._rng), Fidelity(7, 12))
 
 
 class _Unpicklable(_Base):
+    name = "bad-unpicklable"
+
     def __init__(self, problem: SearchProblem, rng: np.random.Generator) -> None:
         super().__init__(problem, rng)
         self._draws = (problem.space.sample(rng) for _ in iter(int, 1))
@@ -151,10 +165,9 @@ def register(monkeypatch: pytest.MonkeyPatch):
     """Register a strategy for one test only."""
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
 
-    def add(cls: type) -> str:
-        name = f"bad-{cls.__name__.strip('_').lower()}"
-        registry.register(name)(cls)
-        return name
+    def add(cls: type[BaseStrategy]) -> str:
+        registry.register(cls)
+        return cls.name
 
     return add
 
@@ -173,11 +186,13 @@ def test_string_hash_dependence_is_caught_in_a_fresh_process(
             """
             import numpy as np
 
-            from nasbench_suite.protocol import Proposal
+            from nasbench_suite.protocol import BaseStrategy, Proposal
             from nasbench_suite.strategies.registry import register
 
-            @register("bad-hash-seeded")
-            class HashSeeded:
+            @register
+            class HashSeeded(BaseStrategy):
+                name = "bad-hash-seeded"
+
                 def __init__(self, problem, rng):
                     self._problem = problem
                     self._rng = np.random.default_rng(hash(problem.space.ops[0]) % 2**32)  # PYTHONHASHSEED

@@ -68,7 +68,7 @@ def test_workers_never_overshoot_an_evaluation_budget(tiny_store: Store) -> None
 
 
 def test_strategies_that_cannot_wait_run_one_evaluation_at_a_time(tiny_store: Store) -> None:
-    assert not getattr(strategies.registry.strategy_class("local_search"), "asynchronous", False)
+    assert not strategies.registry.strategy_class("local_search").asynchronous
     columns, meta = run_one(
         tiny_store,
         spec(Budget(BudgetKind.SECONDS, 300), workers=4),

@@ -284,7 +284,11 @@ def test_naswot_is_not_measurable_on_cifar100(real_store: Store) -> None:
         ("mnas", {"alpha": 0.07}, "mnas: alpha must be a finite number <= 0, got 0.07"),
         ("mnas", {"beta": math.nan}, "mnas: beta must be a finite number <= 0, got nan"),
         ("nsga2", {"population_size": 1}, "nsga2: population_size must be an integer >= 2, got 1"),
-        ("nsga2", {"crossover_prob": 1.5}, r"nsga2: crossover_prob must be a number in \[0, 1\], got 1.5"),
+        (
+            "nsga2",
+            {"crossover_prob": 1.5},
+            r"nsga2: crossover_prob must be a finite number in \[0, 1\], got 1.5",
+        ),
     ],
 )
 def test_bad_hyperparameters_state_the_rule_and_the_value(

@@ -24,6 +24,7 @@ from nasbench_suite.errors import InvalidArchError
 from nasbench_suite.imports import source_of
 from nasbench_suite.oracle import BudgetExhausted, Noise, TabularOracle
 from nasbench_suite.protocol import (
+    BaseStrategy,
     Measured,
     Measurement,
     Observation,
@@ -49,10 +50,11 @@ class Record:
     told: list[tuple[Request, Observation]]
 
 
-class Spy:
-    """Passes ask/tell through to the strategy and records what tell() was given."""
+class Spy(BaseStrategy):
+    """Passes ask/tell through to the strategy and records what tell() was given; the runner asks it
+    as the base declares (one request at a time), which is how the check runs every strategy."""
 
-    def __init__(self, inner: Strategy) -> None:
+    def __init__(self, inner: BaseStrategy) -> None:
         self.inner = inner
         self.told: list[tuple[Request, Result]] = []
 

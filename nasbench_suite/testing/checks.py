@@ -18,7 +18,7 @@ import numpy as np
 
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.oracle import Noise, TabularOracle, Trajectory
-from nasbench_suite.protocol import Measured, Observation, SearchProblem, Strategy
+from nasbench_suite.protocol import BaseStrategy, Measured, Observation, SearchProblem, Strategy
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.store import Store, Table
 from nasbench_suite.strategies.registry import build, strategy_class
@@ -84,7 +84,7 @@ def check_sees_no_test_metrics(
     or memory map is reachable from the strategy."""
     spies: list[Spy] = []
 
-    def factory(n: str, problem: SearchProblem, rng: np.random.Generator, hparams: Any) -> Strategy:
+    def factory(n: str, problem: SearchProblem, rng: np.random.Generator, hparams: Any) -> BaseStrategy:
         if type(problem) is not SearchProblem:
             raise AssertionError(
                 f"{name}: the runner handed over a {type(problem).__name__}, not a SearchProblem"
@@ -213,7 +213,7 @@ def check_parallel_workers(name: str, store: Store, *, workers: int = 4, evaluat
         raise AssertionError(
             f"{name}: {meta['evaluations']} evaluations ran on {workers} workers, the budget allows {evaluations}"
         )
-    asynchronous = bool(getattr(strategy_class(name), "asynchronous", False))
+    asynchronous = strategy_class(name).asynchronous
     if meta["sequential_fallback"] == asynchronous:
         raise AssertionError(
             f"{name}: asynchronous={asynchronous} but the run metadata says sequential_fallback={meta['sequential_fallback']}"

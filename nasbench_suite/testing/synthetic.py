@@ -79,7 +79,7 @@ def build_synthetic_store(path: Path | str, space: CellSpace, *, seed: int = 0) 
 def problem_extras(name: str, store: Store) -> dict[str, Any]:
     """A constraint and/or second objective for strategies that declare `requires` (hardware-aware and
     multi-objective ones): latency_s at most its median, and flops_m."""
-    needs = getattr(strategy_class(name), "requires", ())
+    needs = strategy_class(name).requires
     extras: dict[str, Any] = {}
     if "constraint" in needs:
         latency = np.asarray(store.table(DATASET, "latency_s").column("mean"))
