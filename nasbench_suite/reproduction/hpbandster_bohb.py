@@ -101,6 +101,7 @@ class HpBandSterBOHB:
     """hpbandster's BOHB as NAS-Bench-201's BOHB.py runs it (see the module docstring); one worker."""
 
     name = "bohb-nb201"
+    asynchronous = False  # one worker, as NAS-Bench-201 ran it: asked only when nothing is pending
 
     def __init__(
         self,
