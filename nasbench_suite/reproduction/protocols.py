@@ -176,7 +176,7 @@ WHITE2021 = Protocol(
     published="white2021_nb201",
     searches=(("ImageNet16-120", 151_200.0),),
     reading="at-budget",
-    title="local search and BANANAS on NAS-Bench-201 ImageNet16-120, at the published search times",
+    title="ours at the published search times",
     rows=(
         SearchRow("Local search", "local_search"),
         SearchRow(
