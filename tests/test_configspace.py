@@ -301,3 +301,13 @@ def test_the_readme_example_runs(real_store_path: Path, capsys: pytest.CaptureFi
     printed = capsys.readouterr().out
     assert "epoch, Type: Ordinal, Sequence: {12, 200}, Default: 12" in printed
     assert store.space.format(arch) in printed
+
+
+def test_the_contract_runs_smac_with_the_smaller_search_its_class_declares(wide: Store) -> None:
+    from nasbench_suite.testing._harness import contract_hparams, start
+
+    assert contract_hparams("smac") == {"challengers": 100, "local_search_iterations": 1}
+    assert contract_hparams("rea") == {}  # everything else runs at its defaults
+    strategy, _ = start("smac", wide, Budget(BudgetKind.EVALUATIONS, 5))
+    assert (strategy.challengers, strategy.local_search_iterations) == (100, 1)
+    assert registry.hyperparameters("smac")["challengers"] == 10000  # SMAC's own default stays
