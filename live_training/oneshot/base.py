@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.live_training.oneshot.supernet import Path, Selection, Supernet
+from nasbench_suite.live_training.oneshot.supernet import Path, Selection, Supernet, Weighted
 from nasbench_suite.space import Arch, CellSpace
 
 
@@ -217,6 +217,13 @@ class AlphaMethod(OneShotMethod):
 
     def probabilities(self) -> torch.Tensor:
         return self.alpha.softmax(dim=1)
+
+    def weighted_arch_step(self, valid: Batch) -> None:
+        """One Adam step of alpha on `valid` through the softmax(alpha)-weighted supernet (first order)."""
+        self.a_optimizer.zero_grad(set_to_none=True)
+        probs = self.probabilities()
+        self.arch_loss(self.supernet(valid.x, Weighted(probs)), valid.y, probs).backward()
+        self.a_optimizer.step()
 
     def state_dict(self) -> dict[str, Any]:
         return super().state_dict() | {

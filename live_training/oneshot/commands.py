@@ -152,7 +152,7 @@ class _Plan:
     ) -> None:
         from nasbench_suite.budget import Budget, BudgetKind
         from nasbench_suite.live_training.commands import scale_from
-        from nasbench_suite.oracle import Noise
+        from nasbench_suite.lookup import Noise
         from nasbench_suite.runner import ComparisonSpec
 
         self.args, self.store, self.space, self.methods, self.epochs = args, store, space, methods, epochs

@@ -46,10 +46,7 @@ class DartsV1(AlphaMethod):
 
     def step(self, train: Batch, valid: Batch) -> tuple[float, float]:
         result = self.weight_step(Weighted(self.probabilities().detach()), train)
-        self.a_optimizer.zero_grad(set_to_none=True)
-        probs = self.probabilities()
-        self.arch_loss(self.supernet(valid.x, Weighted(probs)), valid.y, probs).backward()
-        self.a_optimizer.step()
+        self.weighted_arch_step(valid)
         return result
 
     def derive(self, valid: ValidBatches) -> Arch:

@@ -27,7 +27,7 @@ from nasbench_suite.live_training.oneshot.base import (
     uniform_arch,
 )
 from nasbench_suite.live_training.oneshot.rsps import SELECT_NUM
-from nasbench_suite.live_training.oneshot.supernet import Path, Weighted
+from nasbench_suite.live_training.oneshot.supernet import Path
 from nasbench_suite.space import Arch
 
 
@@ -48,10 +48,7 @@ class Setn(AlphaMethod):
 
     def step(self, train: Batch, valid: Batch) -> tuple[float, float]:
         result = self.weight_step(Path(uniform_arch(self.space, self.generator)), train)
-        self.a_optimizer.zero_grad(set_to_none=True)
-        probs = self.probabilities()
-        self.arch_loss(self.supernet(valid.x, Weighted(probs)), valid.y, probs).backward()
-        self.a_optimizer.step()
+        self.weighted_arch_step(valid)
         return result
 
     def derive(self, valid: ValidBatches) -> Arch:
