@@ -173,8 +173,9 @@ def command(
         for flag, value in chosen.items():
             if value == "\x00DROP" or value is None:
                 continue
-            if flag.startswith("\x00"):  # one of a group: the value is `--flag=value`
-                words.append(value)
+            if flag.startswith("\x00"):  # one of a group: the value is `--flag=value` (or a stray word)
+                if not value.startswith("\x00"):
+                    words.append(value)
             else:
                 words += [flag] if value == "\x00BARE" else [flag, value]
         return words
