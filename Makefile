@@ -10,7 +10,7 @@ OUT ?= results/default
 RUNS ?= 500
 JOBS ?=
 
-.PHONY: install check-source data reimport compare report reproduce validate test fuzz chromium lint format bench clean
+.PHONY: install check-source data reimport compare report reproduce validate test fuzz chromium lint typecheck format bench clean
 
 install: $(VENV)/.installed
 
@@ -82,6 +82,15 @@ chromium:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
+
+# mypy (pyproject.toml [tool.mypy]: strict on the core) on the installed layout: strategies/, analysis/ and
+# live_training/ are subpackages of nasbench_suite, which a tree of links under build/typecheck shows it
+typecheck: install
+	rm -rf build/typecheck && mkdir -p build/typecheck/nasbench_suite
+	for f in nasbench_suite/*; do ln -s "$(CURDIR)/$$f" build/typecheck/nasbench_suite/; done
+	for d in strategies analysis live_training; do ln -s "$(CURDIR)/$$d" build/typecheck/nasbench_suite/$$d; done
+	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p nasbench_suite
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -90,6 +99,7 @@ format: install
 bench: data
 	$(BIN)/python benchmarks/bench_store.py --store $(STORE) --out bench-results
 	$(BIN)/python benchmarks/bench_strategies.py --store $(STORE) --out bench-results
+	$(BIN)/python benchmarks/bench_run_loop.py --store $(STORE) --out bench-results
 	$(BIN)/python benchmarks/bench_model_based.py --store $(STORE) --out bench-results
 	$(BIN)/python benchmarks/bench_live.py --store $(STORE) --out bench-results
 	$(BIN)/python benchmarks/bench_oneshot.py --out bench-results

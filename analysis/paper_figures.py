@@ -98,7 +98,7 @@ def plot_final_distribution(runs: pd.DataFrame, optima: Mapping[str, float]) -> 
 
     datasets = sorted(set(runs["dataset"]))
     strategies = list(dict.fromkeys(runs["strategy"]))
-    with rc_context(_RC):
+    with rc_context(_RC):  # type: ignore[arg-type]  # matplotlib types rc keys as literals
         fig, axes = _figure(len(datasets), width=max(3.6, 0.55 * len(strategies) + 1.4), height=3.4)
         for ax, d in zip(axes, datasets, strict=True):
             shown = [s for s in strategies if ((runs["strategy"] == s) & (runs["dataset"] == d)).any()]
@@ -172,7 +172,7 @@ def plot_top_k_hits(hits: TopKHits) -> Figure:
     from matplotlib.patches import Patch
 
     n = len(hits.strategies)
-    with rc_context(_RC):
+    with rc_context(_RC):  # type: ignore[arg-type]  # matplotlib types rc keys as literals
         fig, axes = _figure(len(hits.datasets), width=max(3.8, 0.6 * n + 1.6), height=3.4)
         width = 0.8 / len(hits.ks)
         for ax, d in zip(axes, hits.datasets, strict=True):
@@ -200,7 +200,7 @@ def plot_valid_vs_test(runs: pd.DataFrame) -> Figure:
     from matplotlib import rc_context
 
     datasets = sorted(set(runs["dataset"]))
-    with rc_context(_RC):
+    with rc_context(_RC):  # type: ignore[arg-type]  # matplotlib types rc keys as literals
         fig, axes = _figure(len(datasets), width=3.8, height=3.6)
         for ax, d in zip(axes, datasets, strict=True):
             own = runs[runs["dataset"] == d]

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -145,9 +145,9 @@ def anytime_curves(
     out = np.full(n_runs * n_grid, np.nan)
     hit = np.zeros(n_runs * n_grid, dtype=bool)
     out[flat[last]], hit[flat[last]] = v[last], True
-    out, hit = out.reshape(n_runs, n_grid), hit.reshape(n_runs, n_grid)
-    source = np.maximum.accumulate(np.where(hit, np.arange(n_grid), 0), axis=1)
-    out = np.take_along_axis(out, source, axis=1)
+    grid_out, grid_hit = out.reshape(n_runs, n_grid), hit.reshape(n_runs, n_grid)
+    source = np.maximum.accumulate(np.where(grid_hit, np.arange(n_grid), 0), axis=1)
+    filled = np.take_along_axis(grid_out, source, axis=1)
 
     keys = train.iloc[order[starts]][["strategy", "dataset", "run"]].to_numpy()
     values: dict[tuple[str, str], np.ndarray] = {}
@@ -155,7 +155,7 @@ def anytime_curves(
     bounds = np.flatnonzero(np.r_[True, (keys[1:, :2] != keys[:-1, :2]).any(axis=1), True])
     for a, b in itertools.pairwise(bounds):
         key = (str(keys[a, 0]), str(keys[a, 1]))
-        values[key] = _frozen(out[a:b])
+        values[key] = _frozen(filled[a:b])
         runs[key] = _frozen(keys[a:b, 2].astype(np.int64))
     return Curves(axis, _frozen(grid), MappingProxyType(values), MappingProxyType(runs))
 
@@ -457,7 +457,7 @@ def plot_anytime(
     gen = as_generator(rng)
     colors = _colors(curves.strategies)
     items: dict[str, tuple[tuple[object, object], str]] = {}
-    with rc_context(_RC):
+    with rc_context(_RC):  # type: ignore[arg-type]  # matplotlib types rc keys as literals
         fig, axes = _figure(len(curves.datasets))
         for ax, d in zip(axes, curves.datasets, strict=True):
             for k, s in enumerate(curves.strategies):
@@ -529,7 +529,7 @@ def plot_average_rank(ranks: RankCurves) -> Figure:
     from matplotlib import rc_context
 
     colors = _colors(ranks.strategies)
-    with rc_context(_RC):
+    with rc_context(_RC):  # type: ignore[arg-type]  # matplotlib types rc keys as literals
         fig, (ax,) = _figure(1, width=5.0)
         for i, s in enumerate(ranks.strategies):
             ax.step(ranks.grid, ranks.ranks[i], where="post", color=colors[s], lw=1.4, label=s)
@@ -559,8 +559,8 @@ def plot_critical_difference(result: CriticalDifference) -> Figure:
         for r in range(1, k + 1):
             ax.plot([r, r], [0, 0.06], color="black", lw=1)
             ax.text(r, 0.1, str(r), ha="center", va="bottom")
-        for r in np.arange(1.5, k, 1.0):
-            ax.plot([r, r], [0, 0.03], color="black", lw=0.7)
+        for half in np.arange(1.5, k, 1.0):
+            ax.plot([half, half], [0, 0.03], color="black", lw=0.7)
         ax.plot([lo, lo + result.cd], [0.45, 0.45], color="black", lw=1.2)
         for x in (lo, lo + result.cd):
             ax.plot([x, x], [0.41, 0.49], color="black", lw=1.2)
@@ -603,7 +603,7 @@ def plot_pareto_fronts(
     ref = reference_point(pts) if reference is None else tuple(reference)
     true_hv = hypervolume_2d(true, ref)
     colors = _colors(list(found))
-    with rc_context(_RC):
+    with rc_context(_RC):  # type: ignore[arg-type]  # matplotlib types rc keys as literals
         fig, (ax,) = _figure(1, width=5.5, height=4.0)
         ax.scatter(pts[:, 0], pts[:, 1], s=2, color="0.75", lw=0, rasterized=True, label="all archs")
         _staircase(ax, true, ref, color="black", lw=1.6, label="true front")
@@ -623,7 +623,7 @@ def plot_pareto_fronts(
     return fig
 
 
-def _staircase(ax: Axes, front: np.ndarray, ref: Sequence[float], **style: object) -> None:
+def _staircase(ax: Axes, front: np.ndarray, ref: Sequence[float], **style: Any) -> None:
     """The attainment line of a front sorted by latency: flat to the right of each point."""
     if len(front) == 0:
         return

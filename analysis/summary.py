@@ -137,7 +137,8 @@ def format_text(
             f"{row.test_mean:>7.2f} ± {_fmt(row.test_std):>5} {row.valid_mean:>7.2f} ± {_fmt(row.valid_std):>5} "
             f"{row.evaluations:>7.1f} {row.overhead_s:>8.3f}s"
         )
-        for m in metrics:
+        for m in metrics:  # empty unless hv is a table
+            assert hv is not None
             cell = hv[(hv["strategy"] == row.strategy) & (hv["dataset"] == row.dataset) & (hv["metric"] == m)]
             text = "n/a" if cell.empty else f"{cell['hv_mean'].iloc[0]:.3f} ± {_fmt3(cell['hv_std'].iloc[0])}"
             line += f" {text:>24}"

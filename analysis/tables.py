@@ -130,7 +130,9 @@ def nb201_table(
     cifar10 (valid from cifar10-valid, test from cifar10), cifar100 and ImageNet16-120."""
     order = _strategy_order(incumbents, strategies)
     searched = [d for d in SEARCH_DATASETS if (incumbents["dataset"] == d).any()]
-    rows = [(s, d) for s in order for d in searched if _select(incumbents, s, d).size]
+    rows: list[tuple[str, str | None]] = [
+        (s, d) for s in order for d in searched if _select(incumbents, s, d).size
+    ]
     return _build(
         "nas-bench-201",
         incumbents,

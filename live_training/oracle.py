@@ -278,9 +278,10 @@ class LiveOracle(OneWorker):
                 raise _OverBudget
             if (
                 stoppable
+                and self.stopping is not None
                 and stats.epoch + 1 < epochs
                 and self.stopping.should_stop(curve, self.incumbent.valid_seen)
-            ):  # type: ignore[union-attr]
+            ):
                 raise _StopEarly
 
         model = self._network(request.arch, seed)

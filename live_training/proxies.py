@@ -150,11 +150,16 @@ def _loss_backward(net: nn.Module, images: torch.Tensor, labels: torch.Tensor) -
 def _snip(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, _: Any) -> float:
     layers = _loss_backward(net, images, labels)
     with torch.no_grad():
-        return sum(float((layer.weight.grad * layer.weight).abs().sum()) for layer in layers)
+        return sum(
+            float((layer.weight.grad * layer.weight).abs().sum())
+            for layer in layers
+            if layer.weight.grad is not None
+        )
 
 
 def _grad_norm(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, _: Any) -> float:
-    return sum(float(layer.weight.grad.norm()) for layer in _loss_backward(net, images, labels))
+    layers = _loss_backward(net, images, labels)
+    return sum(float(layer.weight.grad.norm()) for layer in layers if layer.weight.grad is not None)
 
 
 def _jacob_cov(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, _: Any) -> float:

@@ -179,7 +179,7 @@ def accuracy(
     """Top-1 accuracy in percent of `model` (eval mode) on uint8 NHWC images `x` normalized as `data`."""
     dev = resolve_device(device)
     to_input = input_transform(data, dev)
-    model.to(dev, memory_format=torch.channels_last).eval()
+    model.to(dev, memory_format=torch.channels_last).eval()  # type: ignore[call-overload]  # torch's stubs lack Module.to's memory_format keyword
     try:
         return _percent_correct(
             model, to_input, torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev), batch_size
@@ -372,7 +372,7 @@ class _Run:
             for k, (x, y) in evals.items()
             if x is not None and y is not None and len(x)
         }
-        model.to(dev, memory_format=torch.channels_last)
+        model.to(dev, memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs lack Module.to's memory_format keyword
         optimizer = torch.optim.SGD(
             model.parameters(),
             lr=config["lr"],

@@ -20,7 +20,8 @@ import numpy as np
 
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError, SuiteError
-from nasbench_suite.oracle import Noise, TabularOracle
+from nasbench_suite.lookup import Noise
+from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import (
     BaseStrategy,
     Constraint,

@@ -12,9 +12,9 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from nasbench_suite.live_training import commands as live_commands  # argument definitions only; torch loads lazily
 from nasbench_suite import __version__
@@ -372,8 +372,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         store = _open_store(args)
         # a cifar10-valid search is reported on all three datasets, as NAS-Bench-201's Table 5 does
         nb201 = set(incumbents["dataset"]) == {"cifar10-valid"}
-        table = (tables.nb201_table if nb201 else tables.per_search_dataset_table)(incumbents, store)
-        print({"md": tables.to_markdown, "latex": tables.to_latex, "csv": tables.to_csv}[args.table](table))
+        table = (
+            tables.nb201_table(incumbents, store)
+            if nb201
+            else tables.per_search_dataset_table(incumbents, store)
+        )
+        render: dict[str, Callable[[Any], str]] = {
+            "md": tables.to_markdown,
+            "latex": tables.to_latex,
+            "csv": tables.to_csv,
+        }
+        print(render[args.table](table))
         return 0
     if args.significance:
         from nasbench_suite.analysis.significance import format_markdown, significance_of

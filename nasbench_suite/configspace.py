@@ -62,7 +62,7 @@ def configuration_space(space: CellSpace, *, seed: int | None = None) -> Configu
     ('none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3')
     """
     cs = _cs()
-    config_space = cs.ConfigurationSpace(
+    config_space: ConfigurationSpace = cs.ConfigurationSpace(
         name=f"cell-{space.n_nodes}nodes-{space.n_ops}ops",
         seed=seed,
         meta={"ops": list(space.ops), "n_nodes": space.n_nodes},
@@ -86,7 +86,7 @@ def fidelity_space(
     """An ordinal `epoch` hyperparameter over `family`'s epochs (default: `default`'s, else the
     largest); no hyperparameter where the family has one fidelity."""
     cs = _cs()
-    config_space = cs.ConfigurationSpace(name="fidelity", seed=seed)
+    config_space: ConfigurationSpace = cs.ConfigurationSpace(name="fidelity", seed=seed)
     epochs = [f.epoch for f in family]
     if len(epochs) > 1:
         chosen = default.epoch if default is not None and default in family else epochs[-1]
@@ -98,7 +98,8 @@ def to_config(config_space: ConfigurationSpace, space: CellSpace, arch: Arch) ->
     """The configuration of `arch` in `config_space` (made by `configuration_space(space)`)."""
     space.validate(arch)
     values = {name: space.ops[o] for name, o in zip(edge_names(space), arch.ops, strict=True)}
-    return _cs().Configuration(config_space, values=values)
+    config: Configuration = _cs().Configuration(config_space, values=values)
+    return config
 
 
 def to_arch(space: CellSpace, config: Mapping[str, Any]) -> Arch:
@@ -135,7 +136,8 @@ class TabularBenchmark:
     """
 
     def __init__(self, store: Store, dataset: str = "cifar10-valid", *, schedule: int = 12) -> None:
-        from nasbench_suite.oracle import Noise, TabularOracle
+        from nasbench_suite.lookup import Noise
+        from nasbench_suite.oracle import TabularOracle
 
         self.store, self.dataset, self.space = store, dataset, store.space
         self._oracle = TabularOracle(

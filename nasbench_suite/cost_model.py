@@ -64,7 +64,10 @@ class CostModel:
 
     def training_all(self, fidelity: Fidelity) -> np.ndarray:
         """`training` for every arch index at once (NaN where the table has no time)."""
-        return self._per_epoch_s[fidelity.schedule] * fidelity.epoch + self._valid_pass_s[fidelity.schedule]
+        costs: np.ndarray = (
+            self._per_epoch_s[fidelity.schedule] * fidelity.epoch + self._valid_pass_s[fidelity.schedule]
+        )
+        return costs
 
     def measurement(self, index: int, metric: str) -> float:
         """Seconds to measure `metric` of arch `index`: a proxy's forward pass, nothing for the rest."""

@@ -58,7 +58,7 @@ class Work(Protocol[T_contra, R_co]):
 
     def setup(self) -> Any: ...
 
-    def __call__(self, state: Any, item: T_contra) -> R_co: ...
+    def __call__(self, state: Any, item: T_contra, /) -> R_co: ...
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,8 @@ class RayExecutor(Executor):
 
     def _get(self, ray: Any, ref: Any, batch: list[Any]) -> list[Any]:
         try:
-            return ray.get(ref)
+            results: list[Any] = ray.get(ref)
+            return results
         except ray.exceptions.RayTaskError as exc:
             cause = getattr(exc, "cause", None)
             if isinstance(cause, BaseException):

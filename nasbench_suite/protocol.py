@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+import numpy as np
+
 from nasbench_suite.space import Arch, CellSpace
 
 
@@ -130,6 +132,10 @@ class BaseStrategy(ABC):
     name: ClassVar[str] = ""
     asynchronous: ClassVar[bool] = False
     requires: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, problem: SearchProblem, rng: np.random.Generator, **hyperparameters: Any) -> None:  # noqa: B027 - the constructor every strategy has; nothing to do here
+        """Strategies are built as `cls(problem, rng, **hyperparameters)`, their hyperparameters
+        keyword-only with defaults (the registry lists them from the signature)."""
 
     @abstractmethod
     def ask(self) -> Request:

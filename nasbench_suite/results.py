@@ -17,11 +17,14 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nasbench_suite import run_files
+
+if TYPE_CHECKING:
+    import pandas as pd
 from nasbench_suite.errors import ResultsError
 from nasbench_suite.run_files import RUN_META_KEY, RUNS
 
@@ -105,7 +108,8 @@ def encode_run(
         write_statistics=False,  # no reader filters run files by their pages' minima and maxima
         write_page_checksum=True,  # readers verify them
     )
-    return sink.getvalue().to_pybytes()
+    data: bytes = sink.getvalue().to_pybytes()
+    return data
 
 
 def _arrow_column(pa: Any, name: str, values: Iterable[Any]) -> Any:
@@ -155,7 +159,7 @@ def read_config(out: Path) -> dict[str, Any]:
             f"{str(out)!r} is not a results directory (no {CONFIG}); run `nasbench-suite compare --out DIR` first"
         )
     try:
-        config = json.loads(path.read_bytes())
+        config: dict[str, Any] = json.loads(path.read_bytes())
     except (ValueError, OSError) as exc:  # bad JSON or bytes that are no UTF-8 text
         raise ResultsError(
             f"{str(path)!r} is corrupt ({exc}); delete the directory or choose another --out"
@@ -199,7 +203,7 @@ def _scan(out: Path) -> run_files.Scan:
     return found
 
 
-def load_runs(out: Path):  # -> pandas.DataFrame
+def load_runs(out: Path) -> pd.DataFrame:
     """One row of metadata per finished run (reads only the files' footers); the config in `.attrs`,
     and the run files left out, each with why, in `.attrs["set_aside"]`."""
     import pandas as pd
@@ -211,7 +215,7 @@ def load_runs(out: Path):  # -> pandas.DataFrame
     return runs
 
 
-def load_rows(out: Path, columns: Sequence[str] | None = None):  # -> pandas.DataFrame
+def load_rows(out: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Every evaluation row of every finished run; only `columns` if given (much faster on big
     comparisons: the tables are joined in arrow and converted once). Files that are unreadable or do
     not belong to the directory's comparison are skipped with a ResultsWarning naming each."""

@@ -55,7 +55,8 @@ def normal(value: Any) -> Any:
 def run_settings(spec_json: Mapping[str, Any], data_checksum: str) -> dict[str, Any]:
     """The settings that shape every run of a comparison: its spec minus the grid, plus the data."""
     settings = {k: v for k, v in spec_json.items() if k not in GRID_FIELDS}
-    return normal(settings | {"data_checksum": data_checksum})
+    normalized: dict[str, Any] = normal(settings | {"data_checksum": data_checksum})
+    return normalized
 
 
 def spec_hash(spec_json: Mapping[str, Any], data_checksum: str) -> str:

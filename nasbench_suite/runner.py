@@ -58,7 +58,9 @@ class SteppedOracle(Protocol):
     problem: SearchProblem
     spent: Spent
     trajectory: Trajectory
-    noise_fallbacks: set[Fidelity]
+
+    @property
+    def noise_fallbacks(self) -> set[Fidelity]: ...
 
     def start(self, request: Request, at_s: float) -> Pending: ...
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,7 @@ class CellSpace:
 
     @property
     def size(self) -> int:
-        return self.n_ops**self.n_edges
+        return int(self.n_ops**self.n_edges)
 
     @cached_property
     def _op_index(self) -> dict[str, int]:
@@ -125,7 +126,8 @@ class CellSpace:
             ops.extend(seen[i] for i in range(j))
         return Arch(tuple(ops))
 
-    def validate(self, arch: Arch) -> None:
+    def validate(self, arch: object) -> Arch:
+        """`arch`, checked to be an Arch of this space; InvalidArchError otherwise."""
         if not isinstance(arch, Arch):
             raise InvalidArchError(f"expected an Arch, got {type(arch).__name__}")
         if not isinstance(arch.ops, tuple) or not all(
@@ -136,6 +138,7 @@ class CellSpace:
             raise InvalidArchError(
                 f"arch {arch.ops} does not fit this space: needs {self.n_edges} op indices in 0..{self.n_ops - 1}"
             )
+        return arch
 
     # ---------------------------------------------------------------- codes (dense integer ids)
     def code(self, arch: Arch) -> int:
@@ -144,7 +147,8 @@ class CellSpace:
 
     def codes(self, ops: np.ndarray) -> np.ndarray:
         """`code` for a (n, n_edges) array of op indices."""
-        return np.asarray(ops, dtype=np.int64) @ self._code_weights
+        codes: np.ndarray = np.asarray(ops, dtype=np.int64) @ self._code_weights
+        return codes
 
     def from_code(self, code: int) -> Arch:
         digits = []
@@ -217,12 +221,12 @@ class CellSpace:
             exprs.append("+".join(sorted(terms)))
         return exprs[-1]
 
-    def _expression(self, arch: Arch) -> tuple:
+    def _expression(self, arch: Arch) -> tuple[Any, ...]:
         """The output as a sorted multiset of terms; a term is the input `()` or `(op, expression)`."""
-        nodes: list[tuple] = [((),)]
+        nodes: list[tuple[Any, ...]] = [((),)]
         k = 0
         for j in range(1, self.n_nodes):
-            terms: list[tuple] = []
+            terms: list[tuple[Any, ...]] = []
             for i in range(j):
                 op = self.ops[arch.ops[k]]
                 k += 1

@@ -4,6 +4,7 @@ incumbent rule that both oracles share, and how a trajectory is read at a point 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,7 @@ class Trajectory:
     def __len__(self) -> int:
         return len(self.arch_index)
 
-    def columns(self) -> dict[str, list]:
+    def columns(self) -> dict[str, list[Any]]:
         """The columns by name, as the lists themselves (no copy; `dataclasses.asdict` deep-copies)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 

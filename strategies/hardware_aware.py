@@ -221,7 +221,9 @@ class MnasReinforce(Reinforce):
 
     def ask(self) -> Request:
         if self._queued is None:
-            self._queued = super().ask()
+            sampled = super().ask()
+            assert isinstance(sampled, Proposal)  # Reinforce itself only proposes
+            self._queued = sampled
         proposal = self._queued
         if proposal.arch not in self.latencies:
             return Measurement(proposal.arch, self.constraint.metric)

@@ -36,7 +36,7 @@ class _Nevergrad(ConfigSpaceAdapter):
     def _start(self) -> None:
         ng = _ng()
         space = configuration_space(self.problem.space)
-        parametrization = ng.p.Dict(**{name: ng.p.Choice(list(hp.choices)) for name, hp in space.items()})
+        parametrization = ng.p.Dict(**{name: ng.p.Choice(list(hp.choices)) for name, hp in space.items()})  # type: ignore[attr-defined]  # every hyperparameter of the space is categorical
         parametrization.random_state = np.random.RandomState(self.seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "DE is not good for discrete spaces": its choice, not ours

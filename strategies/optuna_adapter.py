@@ -12,7 +12,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
@@ -100,7 +100,10 @@ class OptunaAdapter(BaseStrategy):
         with warnings.catch_warnings():  # options that older Optuna versions still call experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             sampler = sampler_factory(int(rng.integers(2**31)))
-        self._study = optuna.create_study(sampler=sampler, directions=list(directions), study_name=study_name)
+        checked = cast(
+            list[Literal["minimize", "maximize"]], list(directions)
+        )  # each one of DIRECTIONS (above)
+        self._study = optuna.create_study(sampler=sampler, directions=checked, study_name=study_name)
         self._pending: dict[Proposal, deque[int]] = {}  # trial numbers asked and not yet told, per proposal
         self._measured = tuple(o for o in objectives if o not in OBJECTIVES)
         self._values: dict[tuple[Arch, str], float] = {}  # measured objectives per (arch, metric)

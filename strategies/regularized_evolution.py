@@ -4,7 +4,7 @@ from collections import deque
 
 import numpy as np
 
-from nasbench_suite.protocol import BaseStrategy, Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Observation, Proposal, Request, SearchProblem
 from nasbench_suite.strategies._candidates import require_int
 from nasbench_suite.strategies.registry import register
 
@@ -39,7 +39,7 @@ class RegularizedEvolution(BaseStrategy):
         self._population: deque[Observation] = deque()
         self._asked = 0
 
-    def ask(self) -> Proposal:
+    def ask(self) -> Request:  # a subclass may measure (zc)
         space = self._problem.space
         if self._asked < self.population_size or len(self._population) < self.sample_size:
             arch = space.sample(self._rng)

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from nasbench_suite.protocol import BaseStrategy, Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Observation, Proposal, Request, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies._candidates import require_real
 from nasbench_suite.strategies.registry import register
@@ -85,7 +85,7 @@ class Reinforce(BaseStrategy):
         """The bias-corrected moving average of the rewards (nan before the first reward)."""
         return self._ema_num / self._ema_den if self._ema_den else float("nan")
 
-    def ask(self) -> Proposal:
+    def ask(self) -> Request:  # a subclass may measure (mnas)
         probs = self.probabilities
         u = self._rng.random(len(probs))
         cdf = np.cumsum(probs, axis=1)

@@ -5,7 +5,15 @@ import math
 import numpy as np
 
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.protocol import Measured, Measurement, Proposal, Request, Result, SearchProblem
+from nasbench_suite.protocol import (
+    Measured,
+    Measurement,
+    Observation,
+    Proposal,
+    Request,
+    Result,
+    SearchProblem,
+)
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies._candidates import require_int
 from nasbench_suite.strategies.registry import register
@@ -94,5 +102,5 @@ class ZeroCostWarmup(RegularizedEvolution):
     def tell(self, request: Request, result: Result) -> None:
         if isinstance(result, Measured):
             self.scores[result.arch] = result.value
-        else:
+        elif isinstance(request, Proposal) and isinstance(result, Observation):
             super().tell(request, result)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -133,12 +133,12 @@ def _search(
         channels=settings.channels,
         cells_per_stage=settings.cells_per_stage,
         generator=generator,
-    ).to(dev, memory_format=torch.channels_last)
+    ).to(dev, memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs lack Module.to's memory_format keyword
     if settings.compile_model:
         for module in supernet.modules():
             if isinstance(module, SearchCell):
                 for edge in module.edges:
-                    for op in edge:
+                    for op in cast(nn.ModuleList, edge):
                         op.compile()
     batch = settings.batch
     train_x, train_y = torch.from_numpy(data.train_x).to(dev), torch.from_numpy(data.train_y).to(dev)

@@ -21,6 +21,7 @@ combines its ops:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -84,7 +85,7 @@ class SearchCell(nn.Module):
         )
 
     def _edge(self, k: int, x: torch.Tensor, selection: Selection) -> torch.Tensor:
-        ops = self.edges[k]
+        ops = cast(nn.ModuleList, self.edges[k])  # one ModuleList of ops per edge
         if isinstance(selection, Path):
             return ops[selection.arch.ops[k]](x)
         if isinstance(selection, Hard):

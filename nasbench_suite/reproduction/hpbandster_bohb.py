@@ -42,7 +42,7 @@ from collections import deque
 import numpy as np
 
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.protocol import Fidelity, Observation, Proposal, SearchProblem
+from nasbench_suite.protocol import BaseStrategy, Fidelity, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
 
 
@@ -97,7 +97,7 @@ class _Stage:
         self.results: list[tuple[int, Arch, float]] = []
 
 
-class HpBandSterBOHB:
+class HpBandSterBOHB(BaseStrategy):
     """hpbandster's BOHB as NAS-Bench-201's BOHB.py runs it (see the module docstring); one worker."""
 
     name = "bohb-nb201"

@@ -17,8 +17,9 @@ from typing import Any
 
 from nasbench_suite.budget import Spent
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.oracle import Pending, TabularOracle, Trajectory
+from nasbench_suite.oracle import Pending, TabularOracle
 from nasbench_suite.protocol import Fidelity, Observation, Proposal, Request, Result, SearchProblem
+from nasbench_suite.trajectory import Trajectory
 
 
 class Nb201Worker:

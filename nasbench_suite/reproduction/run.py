@@ -36,21 +36,22 @@ from nasbench_suite.analysis.reproduce import (
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.executors import Executor
-from nasbench_suite.oracle import Noise, TabularOracle
-from nasbench_suite.protocol import SearchProblem, Strategy
+from nasbench_suite.lookup import Noise
+from nasbench_suite.oracle import TabularOracle
+from nasbench_suite.protocol import BaseStrategy, SearchProblem
 from nasbench_suite.reproduction.hpbandster_bohb import HpBandSterBOHB, budget_fidelities, hpbandster_budgets
 from nasbench_suite.reproduction.nb201_worker import Nb201Worker
 from nasbench_suite.reproduction.protocols import NB201_BOHB_WORKER, TABLE, Protocol, SearchRow
-from nasbench_suite.runner import ComparisonSpec, SteppedOracle, run_comparison
+from nasbench_suite.runner import ComparisonSpec, OracleFactory, SteppedOracle, run_comparison
 from nasbench_suite.store import Store
 
 # Strategies that exist for reproduction only: not in the suite's registry, so `compare` cannot pick them.
-REPRODUCTION_STRATEGIES: Mapping[str, type] = {"bohb-nb201": HpBandSterBOHB}
+REPRODUCTION_STRATEGIES: Mapping[str, type[BaseStrategy]] = {"bohb-nb201": HpBandSterBOHB}
 
 
 def build(
     name: str, problem: SearchProblem, rng: np.random.Generator, hparams: Mapping[str, Any]
-) -> Strategy:
+) -> BaseStrategy:
     """The runner's strategy factory: the reproduction strategies, then the suite's registry."""
     cls = REPRODUCTION_STRATEGIES.get(name)
     if cls is None:
@@ -58,7 +59,7 @@ def build(
     return cls(problem, rng, **dict(hparams))
 
 
-def nb201_bohb_oracle(store: Store, spec: ComparisonSpec):
+def nb201_bohb_oracle(store: Store, spec: ComparisonSpec) -> OracleFactory:
     """The runner's oracle factory for NAS-Bench-201's BOHB worker on `spec`'s table."""
 
     def make(strategy: str, dataset: str, run: int, rng: np.random.Generator) -> SteppedOracle:

@@ -25,6 +25,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,7 @@ class StoreBuilder:
 
     space: CellSpace
     arch_ops: np.ndarray
-    provenance: dict = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
     tables: list[tuple[TableSpec, np.ndarray]] = field(default_factory=list)
 
     def add(self, spec: TableSpec, values: np.ndarray) -> None:
@@ -98,7 +99,9 @@ class StoreBuilder:
             raise ValueError(
                 f"table {spec.key}: shape {values.shape} != {spec.expected_shape(len(self.arch_ops))}"
             )
-        if spec.scheduled and (not spec.points or max(spec.points) > spec.epochs or min(spec.points) < 1):
+        if spec.epochs is not None and (
+            not spec.points or max(spec.points) > spec.epochs or min(spec.points) < 1
+        ):
             raise ValueError(f"table {spec.key}: points {spec.points} outside 1..{spec.epochs}")
         if any(s.key == spec.key for s, _ in self.tables):
             raise ValueError(f"table {spec.key} added twice")
@@ -126,7 +129,7 @@ class StoreBuilder:
         ops = np.ascontiguousarray(self.arch_ops, dtype=np.int8)
         archs = {"file": ARCHS_FILE, "sha256": _save(tmp / ARCHS_FILE, ops), "shape": list(ops.shape)}
         entries = []
-        digests: dict[int, dict] = {}  # one file per distinct array: aliases share it
+        digests: dict[int, dict[str, Any]] = {}  # one file per distinct array: aliases share it
         for k, (spec, values) in enumerate(self.tables):
             if id(values) not in digests:
                 name = f"t{k:03d}.npy"

@@ -16,6 +16,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -263,7 +264,7 @@ def read_record(record: object, index: int, arch: str, path: Path, tables: Table
 def _read_record(record: object, index: int, arch: str, tables: TableSet) -> None:
     if not isinstance(record, Mapping):
         raise StoreError(f"expected a dict of schedules, got {type(record).__name__}")
-    cost_trials: dict[str, tuple[int, list[Mapping]]] = {}
+    cost_trials: dict[str, tuple[int, list[Mapping[str, Any]]]] = {}
     for hp, results in record.items():
         epochs = int(hp)
         if results.get("arch_index", index) != index or results.get("arch_str", arch) != arch:
@@ -271,7 +272,7 @@ def _read_record(record: object, index: int, arch: str, tables: TableSet) -> Non
                 f"record is arch {results.get('arch_index')} {results.get('arch_str')}, but the file name "
                 f"and meta_archs say {index} {arch}"
             )
-        by_dataset: dict[str, list[Mapping]] = defaultdict(list)
+        by_dataset: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         for (dataset, seed), trial in results["all_results"].items():
             if dataset not in EVAL_SPLITS:
                 raise StoreError(f"unknown dataset {dataset!r}; known: {', '.join(EVAL_SPLITS)}")
@@ -302,7 +303,7 @@ def trial_latency(latency: Sequence[float] | None) -> float:
 
 
 def trial_curves(
-    dataset: str, trial: Mapping, epochs: int
+    dataset: str, trial: Mapping[str, Any], epochs: int
 ) -> Iterator[tuple[str, str, list[int], list[float]]]:
     """(metric, source, points, values) for every curve one trial records."""
     for metric, field in (("train_acc", "train_acc1es"), ("train_loss", "train_losses")):

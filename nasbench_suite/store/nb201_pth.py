@@ -56,12 +56,12 @@ REFUSED = (re.compile(r"GLOBAL ([\w.]+)"), re.compile(r"got <class '([\w.]+)'>")
 NUMBER_DTYPES = [type(np.dtype(code)) for code in "?bhilqBHILQefd"]
 
 
-def load_official_pth(path: Path) -> dict:
+def load_official_pth(path: Path) -> dict[str, Any]:
     """torch.load with weights_only=True, admitting only the globals official files contain (numpy
     scalars and dtypes; torch itself admits OrderedDict, set and the bytes codec)."""
     import torch
 
-    allowed: list = [(obj, f"{module}.{name}") for (module, name), obj in OFFICIAL_GLOBALS.items()]
+    allowed: list[Any] = [(obj, f"{module}.{name}") for (module, name), obj in OFFICIAL_GLOBALS.items()]
     allowed += NUMBER_DTYPES
     try:
         with torch.serialization.safe_globals(allowed):

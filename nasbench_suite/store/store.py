@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import numpy as np
 
@@ -94,7 +94,7 @@ class Table:
         # position of the pick-th present seed in each row
         rank = np.cumsum(present, axis=1) - 1
         chosen = np.argmax(present & (rank == pick[:, None]), axis=1)
-        out = per_seed[np.arange(len(indices)), chosen]
+        out: np.ndarray = per_seed[np.arange(len(indices)), chosen]
         out[counts == 0] = np.nan
         return out
 
@@ -155,7 +155,7 @@ class Store:
         identity["source_sha256"] = manifest["provenance"].get("source_sha256")
         self.checksum = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
         self._specs = specs
-        self._tables: dict[tuple, Table] = {}
+        self._tables: dict[tuple[str | None, str, int | None], Table] = {}
         self._derived: dict[Hashable, Any] = {}
         self._verified: set[str] = set()
         self.arch_ops = self._load(manifest["archs"], (self.n_archs, self.space.n_edges))
@@ -163,7 +163,7 @@ class Store:
         self._index_of_code[self.space.codes(self.arch_ops)] = np.arange(self.n_archs)
 
     # ---------------------------------------------------------------- files
-    def _load(self, entry: dict, shape: tuple[int, ...]) -> np.ndarray:
+    def _load(self, entry: dict[str, Any], shape: tuple[int, ...]) -> np.ndarray:
         file = self.path / entry["file"]
         if not file.is_file():
             raise StoreError(f"store {self.path} is missing {entry['file']}; {self._repair}")
@@ -172,7 +172,7 @@ class Store:
                 raise StoreError(f"store file {file} fails its checksum (corrupt or edited); {self._repair}")
             self._verified.add(entry["file"])
         try:
-            array = np.load(file, mmap_mode="r", allow_pickle=False)
+            array: np.ndarray = np.load(file, mmap_mode="r", allow_pickle=False)
         except ValueError as exc:
             raise StoreError(f"store file {file} is unreadable ({exc}); {self._repair}") from None
         if array.shape != tuple(shape):
@@ -236,7 +236,8 @@ class Store:
         (an oracle's cost model) that every run in this process shares."""
         if key not in self._derived:
             self._derived[key] = build()
-        return self._derived[key]
+        value: T = self._derived[key]
+        return value
 
     # ---------------------------------------------------------------- archs
     def index(self, arch: ArchRef) -> int:
@@ -252,7 +253,7 @@ class Store:
             return int(arch)
         if isinstance(arch, str):
             arch = self.space.parse(arch)
-        self.space.validate(arch)
+        arch = self.space.validate(arch)
         index = int(self._index_of_code[self.space.code(arch)])
         if index < 0:
             raise UnknownNameError(f"arch {self.space.format(arch)} is not in this store")
@@ -266,7 +267,7 @@ class Store:
     def indices(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """Vectorized `index` for a sequence of Archs or a (n, n_edges) op-index array."""
         ops = np.array([a.ops for a in archs]) if not isinstance(archs, np.ndarray) else archs
-        out = self._index_of_code[self.space.codes(ops.reshape(-1, self.space.n_edges))]
+        out: np.ndarray = self._index_of_code[self.space.codes(ops.reshape(-1, self.space.n_edges))]
         if (out < 0).any():
             raise UnknownNameError("some archs are not in this store")
         return out
@@ -339,7 +340,7 @@ class Store:
     def _missing(self, table: Table, index: int, seed: SeedSpec, epoch: int | None) -> StoreError:
         what = f"{table.describe()} (seed {seed}" + (f", epoch {epoch})" if epoch is not None else ")")
         if table.spec.scheduled:
-            present = ["mean"] * (not np.isnan(table.values[index, 0, table.point(epoch)]))
+            present: list[str | int] = ["mean"] * (not np.isnan(table.values[index, 0, table.point(epoch)]))
             present += [
                 s
                 for s, v in zip(table.spec.seeds, table.seed_values(epoch)[index], strict=True)
@@ -352,7 +353,7 @@ class Store:
         return StoreError(f"the store has no value of {what} for arch {index}")
 
 
-def _is_whole(value: object) -> bool:
+def _is_whole(value: object) -> TypeGuard[int | np.integer[Any]]:
     """An int or numpy integer, and not a bool (True is not arch 1 or seed 1)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
@@ -360,7 +361,8 @@ def _is_whole(value: object) -> bool:
 def _ranges(points: Sequence[int]) -> list[str]:
     """[1, 2, 3, 5] -> ["1-3", "5"], to keep error messages short."""
     out: list[str] = []
-    start = prev = None
+    start: int | None = None
+    prev = 0
     for p in sorted(points):
         if start is None:
             start = prev = p

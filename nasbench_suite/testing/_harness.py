@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.budget import Budget, BudgetExhausted, BudgetKind
 from nasbench_suite.errors import InvalidArchError
 from nasbench_suite.imports import source_of
-from nasbench_suite.oracle import BudgetExhausted, Noise, TabularOracle
+from nasbench_suite.lookup import Noise
+from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import (
     BaseStrategy,
     Measured,

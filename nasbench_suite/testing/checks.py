@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from nasbench_suite.budget import Budget, BudgetKind
-from nasbench_suite.oracle import Noise, TabularOracle, Trajectory
+from nasbench_suite.lookup import Noise
+from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import BaseStrategy, Measured, Observation, SearchProblem, Strategy
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.store import Store, Table
@@ -39,6 +40,7 @@ from nasbench_suite.testing._harness import (
     start,
 )
 from nasbench_suite.testing.synthetic import DATASET, NB201, SCHEDULE, problem_extras
+from nasbench_suite.trajectory import Trajectory
 
 # What a strategy must never be able to reach: it sees the problem and observations, nothing else.
 FORBIDDEN = (Store, TabularOracle, Table, Trajectory, np.memmap, mmap.mmap)
