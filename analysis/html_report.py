@@ -708,9 +708,9 @@ def write_html(
     export = None
     if figures_dir is not None:
         figures = Path(figures_dir)
-        figures.mkdir(parents=True, exist_ok=True)
 
-        def export(fig: Figure, alt: str) -> None:
+        def export(fig: Figure, alt: str) -> None:  # the folder appears with the first figure, not before
+            figures.mkdir(parents=True, exist_ok=True)
             plots.save(fig, figures / re.sub(r"[^a-z0-9]+", "-", alt.lower()).strip("-"))
 
     page = build_html(results_dir, store, seed=seed, n_boot=n_boot, check_data=check_data, export=export)
