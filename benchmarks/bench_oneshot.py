@@ -13,7 +13,7 @@ steps, then steps are timed (CUDA synchronized) until TIMED_S seconds or MAX_STE
 Scale: --channels/--cells/--batch (default C=8, 1 cell per stage, batch 64: the CPU reproduction's scale;
 NAS-Bench-201's search scale is C=16, 5 cells, batch 64, ENAS 128).
 
-Run: python benchmarks/bench_oneshot.py [--out bench-results] [--channels 16 --cells 5] [--quick]
+Run: python benchmarks/bench_oneshot.py [--out bench-results] [--channels 16 --cells 5] [--threads N] [--quick]
 """
 
 from __future__ import annotations
@@ -103,17 +103,20 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=1)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help="3 timed steps per row")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: default_threads())")
     args = parser.parse_args()
-    torch.set_num_threads(default_threads())
+    threads = args.threads or default_threads()
+    torch.set_num_threads(threads)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     max_steps = 3 if args.quick else MAX_STEPS
     result = {
         "scale": {"channels": args.channels, "cells_per_stage": args.cells, "batch": args.batch},
-        "machine": {"platform": platform.platform(), "threads": default_threads()},
+        "machine": {"platform": platform.platform(), "threads": threads},
         "devices": {},
     }
     lines = [
-        f"# one-shot supernet training throughput (C={args.channels}, {args.cells} cell(s)/stage, batch {args.batch}; ENAS 2x)",
+        f"# one-shot supernet training throughput (C={args.channels}, {args.cells} cell(s)/stage, batch "
+        f"{args.batch}; ENAS 2x; {threads} CPU thread(s))",
         "",
         "| device | what | kind | train images/s |",
         "|---|---|---|---|",
