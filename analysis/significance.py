@@ -20,7 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nasbench_suite.analysis.stats import FriedmanResult, PairComparison, Verdict, friedman_test, pairwise_tests
+from nasbench_suite.analysis.stats import (
+    FriedmanResult,
+    PairComparison,
+    Verdict,
+    friedman_test,
+    pairwise_tests,
+)
 from nasbench_suite.datasets import report_dataset
 from nasbench_suite.errors import ResultsError
 from nasbench_suite.results import load_runs

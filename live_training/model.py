@@ -17,8 +17,8 @@ import math
 import torch
 from torch import nn
 
-from nasbench_suite.live_training.ops import ResNetBasicBlock, check_ops, make_op
 from nasbench_suite.errors import ConfigError
+from nasbench_suite.live_training.ops import ResNetBasicBlock, check_ops, make_op
 from nasbench_suite.space import Arch, CellSpace
 
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nasbench_suite.live_training.data import LiveDataset
 from nasbench_suite.errors import ConfigError
+from nasbench_suite.live_training.data import LiveDataset
 from nasbench_suite.space import Arch, CellSpace
 
 if TYPE_CHECKING:

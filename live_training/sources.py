@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nasbench_suite.datasets import dataset_info
+from nasbench_suite.errors import ConfigError
 from nasbench_suite.live_training.data import (
     ImageData,
     LiveDataset,
@@ -20,8 +22,6 @@ from nasbench_suite.live_training.data import (
     load_split,
     nb201_dataset,
 )
-from nasbench_suite.datasets import dataset_info
-from nasbench_suite.errors import ConfigError
 
 
 def load_images(path: Path | str, dataset: str) -> ImageData:

@@ -16,12 +16,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from nasbench_suite.live_training import commands as live_commands  # argument definitions only; torch loads lazily
 from nasbench_suite import __version__
 from nasbench_suite.cli_types import integer, number, one_line, parse_integer
 from nasbench_suite.errors import ConfigError, SuiteError
+from nasbench_suite.live_training import (
+    commands as live_commands,  # argument definitions only; torch loads lazily
+)
 from nasbench_suite.run_files import ResultsWarning
-
 from nasbench_suite.store.locate import DEFAULT_STORE, STORE_ENV, import_target, locate_store
 
 
@@ -330,7 +331,13 @@ def _compare_live(args: argparse.Namespace, store, spec, out: Path, executor=Non
     if executor is not None:
         executor.connect()
     done = run_comparison(
-        store, spec, out, strategies.build, progress=not args.quiet, make_oracle=make_oracle, executor=executor
+        store,
+        spec,
+        out,
+        strategies.build,
+        progress=not args.quiet,
+        make_oracle=make_oracle,
+        executor=executor,
     )
     return _compared(spec, out, len(done))
 
@@ -405,7 +412,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         rows = load_rows(Path(args.dir), columns=["strategy", "dataset", "run", "epoch", "arch_index"])
         # after `compare`, the store the comparison ran on (its config records it)
-        store = _open_store(args) if getattr(args, "store", None) else Store(config.get("store") or _store_path(args))
+        store = (
+            _open_store(args)
+            if getattr(args, "store", None)
+            else Store(config.get("store") or _store_path(args))
+        )
         hv = hypervolume_table(rows, spec, store)
     print(format_text(table, notes, config, hv))
     return 0
@@ -723,7 +734,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="nb201: add the weight-sharing rows from a `nasbench-suite oneshot --out DIR` results directory",
     )
     rp.add_argument(
-        "--sweep-runs", type=integer, default=None, help="runs per setting of a sensitivity sweep (default: the protocol's)"
+        "--sweep-runs",
+        type=integer,
+        default=None,
+        help="runs per setting of a sensitivity sweep (default: the protocol's)",
     )
     rp.add_argument("--seed", type=integer, default=0, help="root seed (default 0)")
     rp.add_argument(

@@ -23,6 +23,13 @@ from nasbench_suite.strategies import (  # noqa: F401 - importing a module regis
     smac_adapter,
     zero_cost,
 )
-from nasbench_suite.strategies.registry import build, check_hyperparameters, hyperparameters, names, register, summary
+from nasbench_suite.strategies.registry import (
+    build,
+    check_hyperparameters,
+    hyperparameters,
+    names,
+    register,
+    summary,
+)
 
 __all__ = ["build", "check_hyperparameters", "hyperparameters", "names", "register", "summary"]

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nasbench_suite.errors import ConfigError
 from nasbench_suite.live_training.curves import (
     ACCURACY_CEILING,
     EarlyStopping,
@@ -28,7 +29,6 @@ from nasbench_suite.live_training.curves import (
     fit_power_law,
     reference_predictions,
 )
-from nasbench_suite.errors import ConfigError
 from nasbench_suite.store import Store, import_source
 from nasbench_suite.store.nats_archive import META_FILE, read_meta_archs
 

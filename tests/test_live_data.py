@@ -16,6 +16,7 @@ import torch._dynamo  # torch.optim imports it on first use (seconds): paid at c
 from PIL import Image
 from torch import nn
 
+from nasbench_suite.errors import ConfigError, SuiteError
 from nasbench_suite.live_training import data as live_data
 from nasbench_suite.live_training.data import (
     ImageData,
@@ -30,7 +31,6 @@ from nasbench_suite.live_training.data import (
     nb201_dataset,
 )
 from nasbench_suite.live_training.recipe import augment, crop_flip, nb201_lr, resolve_device, train
-from nasbench_suite.errors import ConfigError, SuiteError
 
 SPLITS = Path(__file__).resolve().parents[2] / "shared" / "nasbench201" / "splits"
 CLASSES = ("cat", "dog", "frog")

@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
+from nasbench_suite.errors import ConfigError, InvalidArchError
 from nasbench_suite.live_training.model import build_network, flops_m, param_count, params_mb
 from nasbench_suite.live_training.ops import OPS, ResNetBasicBlock, make_op
-from nasbench_suite.errors import ConfigError, InvalidArchError
 from nasbench_suite.space import Arch, CellSpace
 from nasbench_suite.store import Store
 

@@ -11,15 +11,14 @@ import pytest
 import torch
 
 from nasbench_suite import strategies
+from nasbench_suite.budget import Budget, BudgetExhausted, BudgetKind
+from nasbench_suite.errors import ConfigError, ResultsError, SuiteError, UnknownNameError
 from nasbench_suite.live_training import oracle as live_oracle_module
 from nasbench_suite.live_training.data import LiveDataset
 from nasbench_suite.live_training.model import build_network, param_count
 from nasbench_suite.live_training.oracle import LiveOracle
 from nasbench_suite.live_training.recipe import train, without_test
 from nasbench_suite.live_training.scale import LiveScale, subset
-from nasbench_suite.budget import Budget, BudgetKind
-from nasbench_suite.errors import ConfigError, ResultsError, SuiteError, UnknownNameError
-from nasbench_suite.budget import BudgetExhausted
 from nasbench_suite.protocol import Constraint, Fidelity, Observation
 from nasbench_suite.runner import ComparisonSpec, drive, run_comparison
 from nasbench_suite.space import CellSpace

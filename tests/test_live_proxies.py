@@ -16,10 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nasbench_suite.errors import ConfigError, SuiteError, UnknownNameError
 from nasbench_suite.live_training.data import NORMALIZATION, ImageData, load_cifar10_jpeg_tar
 from nasbench_suite.live_training.model import build_network
 from nasbench_suite.live_training.proxies import PROXIES, proxy_batch, sample_indices, score, validate_proxies
-from nasbench_suite.errors import ConfigError, SuiteError, UnknownNameError
 from nasbench_suite.space import CellSpace
 from nasbench_suite.store import Store
 

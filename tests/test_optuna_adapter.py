@@ -20,8 +20,8 @@ from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import Fidelity, Observation, SearchProblem
 from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.store import Store
-from nasbench_suite.testing import WIDE_SPACE, build_synthetic_store
 from nasbench_suite.strategies.optuna_adapter import TPE, OptunaAdapter
+from nasbench_suite.testing import WIDE_SPACE, build_synthetic_store
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,10 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.budget import Budget, BudgetExhausted, BudgetKind
 from nasbench_suite.datasets import validation_epoch_fraction
 from nasbench_suite.errors import ConfigError, UnknownNameError
-from nasbench_suite.budget import BudgetExhausted
 from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import Fidelity, Observation
 from nasbench_suite.store import Store

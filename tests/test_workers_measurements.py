@@ -4,11 +4,10 @@ import numpy as np
 import pytest
 
 from nasbench_suite import strategies
-from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.budget import Budget, BudgetExhausted, BudgetKind
+from nasbench_suite.cost_model import PROXY_BATCH
 from nasbench_suite.datasets import dataset_info
 from nasbench_suite.errors import ConfigError, UnknownNameError
-from nasbench_suite.budget import BudgetExhausted
-from nasbench_suite.cost_model import PROXY_BATCH
 from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import Constraint, Fidelity, Measured, Measurement, Observation, Proposal
 from nasbench_suite.runner import ComparisonSpec, run_one

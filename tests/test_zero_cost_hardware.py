@@ -14,9 +14,9 @@ import pytest
 
 from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.cost_model import PROXY_BATCH
 from nasbench_suite.datasets import FORWARD_FRACTION, dataset_info
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.cost_model import PROXY_BATCH
 from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import (
     Constraint,
