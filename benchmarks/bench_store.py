@@ -210,7 +210,8 @@ def time_random_search(store_path: Path) -> tuple[float, int]:
     and the number of evaluations they made."""
     from nasbench_suite import strategies
     from nasbench_suite.budget import Budget, BudgetKind
-    from nasbench_suite.runner import ComparisonSpec, run_comparison
+    from nasbench_suite.comparison import run_comparison
+    from nasbench_suite.runner import ComparisonSpec
     from nasbench_suite.store import Store
 
     spec = ComparisonSpec(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.comparison import run_comparison
 from nasbench_suite.errors import ConfigError, SuiteError
 from nasbench_suite.lookup import Noise
 from nasbench_suite.oracle import TabularOracle
@@ -33,7 +34,7 @@ from nasbench_suite.protocol import (
     SearchProblem,
     Strategy,
 )
-from nasbench_suite.runner import ComparisonSpec, RunResult, drive, run_comparison
+from nasbench_suite.runner import ComparisonSpec, RunResult, drive
 from nasbench_suite.space import Arch, CellSpace
 from nasbench_suite.store import Store
 from nasbench_suite.store.locate import locate_store

@@ -1,7 +1,7 @@
 """The runner's work for an executor (`executors.py`): the runs of one comparison, as plain data.
 
 A worker opens the store once (checking that its data is the driver's), runs grid cells and returns
-each run file's bytes; the driver writes them (`runner.run_comparison`), so no worker ever writes the
+each run file's bytes; the driver writes them (`comparison.run_comparison`), so no worker ever writes the
 results directory. Live runs (`spec.live`) train on the worker, one run a task with a GPU each when
 they train on CUDA; their training logs and checkpoints go to a scratch directory on the worker's node
 (a retried run resumes from them there) that is removed once the run is done.
@@ -13,11 +13,11 @@ import platform
 import shutil
 import tempfile
 import uuid
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nasbench_suite.errors import StoreError
+from nasbench_suite.errors import ConfigError, StoreError
 from nasbench_suite.executors import Resources
 from nasbench_suite.imports import load_all
 from nasbench_suite.results import encode_run
@@ -77,6 +77,9 @@ class LiveRuns:
     spec: ComparisonSpec
     factory: StrategyFactory
     scratch: str
+    # (live settings, spec, store, work dir) -> the runs' oracle factory: a module-level function, so a
+    # worker gets it by reference (the CLI passes live_training.factory.live_oracle_factory)
+    oracle_setup: Callable[..., OracleFactory]
     items_per_task = 1  # a live run trains for minutes: never batch them
 
     @property
@@ -92,11 +95,9 @@ class LiveRuns:
         return Path(tempfile.gettempdir()) / "nasbench-suite-live" / self.scratch
 
     def setup(self) -> tuple[Store, OracleFactory]:
-        from nasbench_suite.live_training.commands import live_oracle_factory
-
         store = open_checked(self.store_path, self.data_checksum, self.spec.strategy_modules)
         settings = dict(self.spec.live or {})
-        return store, live_oracle_factory(settings, self.spec, store, self._root(), progress=False)
+        return store, self.oracle_setup(settings, self.spec, store, self._root(), progress=False)
 
     def __call__(self, state: tuple[Store, OracleFactory], cell: Cell) -> tuple[bytes, RunResult]:
         store, make_oracle = state
@@ -106,8 +107,16 @@ class LiveRuns:
         return encode_run(columns, meta), RunResult.from_meta(meta)
 
 
-def work_for(store: Store, spec: ComparisonSpec, factory: StrategyFactory) -> TableRuns | LiveRuns:
-    """The executor's work for `spec`'s runs: live (a fresh scratch name per command) or table."""
+def work_for(
+    store: Store,
+    spec: ComparisonSpec,
+    factory: StrategyFactory,
+    oracle_setup: Callable[..., OracleFactory] | None = None,
+) -> TableRuns | LiveRuns:
+    """The executor's work for `spec`'s runs: live (a fresh scratch name per command; `oracle_setup`
+    builds each worker's oracle factory) or table."""
     if spec.live is not None:
-        return LiveRuns(str(store.path), store.checksum, spec, factory, scratch=uuid.uuid4().hex)
+        if oracle_setup is None:
+            raise ConfigError("live runs on an executor need the live oracle's setup (oracle_setup)")
+        return LiveRuns(str(store.path), store.checksum, spec, factory, uuid.uuid4().hex, oracle_setup)
     return TableRuns(str(store.path), store.checksum, spec, factory)

@@ -158,7 +158,7 @@ def test_the_default_store_does_not_depend_on_the_working_directory(
 def test_live_data_defaults_do_not_depend_on_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_dir: Path
 ) -> None:
-    from nasbench_suite.live_training.commands import DEFAULT_SPLITS, beside_checkout
+    from nasbench_suite.cli.live import DEFAULT_SPLITS, beside_checkout
 
     monkeypatch.chdir(tmp_path)
     assert beside_checkout(DEFAULT_SPLITS) == str((shared_dir / "splits").resolve())

@@ -21,6 +21,7 @@ import pytest
 from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.cli import main
+from nasbench_suite.comparison import run_comparison
 from nasbench_suite.errors import ConfigError, StoreError
 from nasbench_suite.executors import (
     Executor,
@@ -32,7 +33,7 @@ from nasbench_suite.executors import (
 )
 from nasbench_suite.results import RUN_META_KEY, RUNS
 from nasbench_suite.run_tasks import TableRuns
-from nasbench_suite.runner import ComparisonSpec, run_comparison
+from nasbench_suite.runner import ComparisonSpec
 from nasbench_suite.store import Store
 from tests.conftest import build_tiny_store
 

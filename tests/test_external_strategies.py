@@ -19,8 +19,9 @@ import pytest
 
 from nasbench_suite import imports
 from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.comparison import START_METHOD_ENV, pool_context
 from nasbench_suite.errors import ConfigError, UnknownNameError, unknown
-from nasbench_suite.runner import START_METHOD_ENV, ComparisonSpec, pool_context
+from nasbench_suite.runner import ComparisonSpec
 from nasbench_suite.strategies import registry
 from nasbench_suite.testing import TINY_SPACE, build_synthetic_store
 

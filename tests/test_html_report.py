@@ -26,10 +26,11 @@ from nasbench_suite import strategies
 from nasbench_suite.analysis import html_report
 from nasbench_suite.analysis.significance import significance, statements
 from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.comparison import run_comparison
 from nasbench_suite.errors import ResultsError
 from nasbench_suite.protocol import Constraint
 from nasbench_suite.results import RUN_META_KEY, load_rows, load_runs
-from nasbench_suite.runner import ComparisonSpec, run_comparison
+from nasbench_suite.runner import ComparisonSpec
 from nasbench_suite.store import Store
 
 pytestmark = pytest.mark.realdata

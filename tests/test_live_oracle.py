@@ -12,6 +12,7 @@ import torch
 
 from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetExhausted, BudgetKind
+from nasbench_suite.comparison import run_comparison
 from nasbench_suite.errors import ConfigError, ResultsError, SuiteError, UnknownNameError
 from nasbench_suite.live_training import oracle as live_oracle_module
 from nasbench_suite.live_training.data import LiveDataset
@@ -20,7 +21,7 @@ from nasbench_suite.live_training.oracle import LiveOracle
 from nasbench_suite.live_training.recipe import train, without_test
 from nasbench_suite.live_training.scale import LiveScale, subset
 from nasbench_suite.protocol import Constraint, Fidelity, Observation
-from nasbench_suite.runner import ComparisonSpec, drive, run_comparison
+from nasbench_suite.runner import ComparisonSpec, drive
 from nasbench_suite.space import CellSpace
 from nasbench_suite.store import Store
 from nasbench_suite.strategies.registry import strategy_class

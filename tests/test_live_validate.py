@@ -209,7 +209,7 @@ def test_compare_live_runs_a_real_search_on_cifar10(
 def test_profiles_give_the_small_cpu_scale_or_nas_bench_201s_own() -> None:
     import argparse
 
-    from nasbench_suite.live_training.commands import scale_from
+    from nasbench_suite.cli.live import scale_from
 
     flags = {"channels": None, "cells": None, "subset": None, "eval_subset": None, "batch_size": None}
     cpu = scale_from(argparse.Namespace(**flags, epochs=None), "cpu")

@@ -19,11 +19,12 @@ import pytest
 from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.cli import main
+from nasbench_suite.comparison import run_comparison
 from nasbench_suite.errors import ResultsError
 from nasbench_suite.results import load_rows, load_runs, read_config, run_file
 from nasbench_suite.results_lock import LOCK, results_lock
 from nasbench_suite.run_files import ResultsWarning, spec_hash
-from nasbench_suite.runner import ComparisonSpec, run_comparison
+from nasbench_suite.runner import ComparisonSpec
 from nasbench_suite.store import Store
 from tests.conftest import build_tiny_store
 

@@ -11,13 +11,14 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from nasbench_suite import runner, strategies
+from nasbench_suite import comparison, strategies
 from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.comparison import run_comparison
 from nasbench_suite.errors import InvalidArchError, UnknownNameError
 from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import Fidelity, Proposal
 from nasbench_suite.results import COLUMN_TYPES, COLUMNS, encode_run, load_rows
-from nasbench_suite.runner import ComparisonSpec, drive, run_comparison, run_one
+from nasbench_suite.runner import ComparisonSpec, drive, run_one
 from nasbench_suite.space import Arch, CellSpace
 from nasbench_suite.store import Store
 
@@ -143,7 +144,8 @@ def test_without_jobs_a_quick_grid_runs_in_this_process(
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a pool was started for a grid that takes milliseconds")
 
-    monkeypatch.setattr(runner, "LocalExecutor", no_pool)
+    monkeypatch.setattr(comparison, "LocalExecutor", no_pool)
+    monkeypatch.setattr(comparison, "POOL_PAYS_AFTER_S", 60.0)  # no timing: the grid is quick by definition
     assert len(run_comparison(tiny_store, SMALL, tmp_path / "auto", strategies.build, progress=False)) == 6
 
 
@@ -152,14 +154,16 @@ def test_without_jobs_the_runs_after_the_quick_ones_go_to_a_pool(
 ) -> None:
     started: list[int] = []
 
-    class Counted(runner.LocalExecutor):
+    class Counted(comparison.LocalExecutor):
         def __init__(self, jobs: int, **kwargs: object) -> None:
             started.append(jobs)
             super().__init__(jobs, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner, "LocalExecutor", Counted)
-    monkeypatch.setattr(runner, "POOL_PAYS_AFTER_S", 0.0)  # every run is slow enough: one here, then the pool
-    monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(comparison, "LocalExecutor", Counted)
+    monkeypatch.setattr(
+        comparison, "POOL_PAYS_AFTER_S", 0.0
+    )  # every run is slow enough: one here, then the pool
+    monkeypatch.setattr(comparison.os, "cpu_count", lambda: 2)
     run_comparison(tiny_store, SMALL, tmp_path / "auto", strategies.build, progress=False)
     run_comparison(tiny_store, SMALL, tmp_path / "one", strategies.build, jobs=1, progress=False)
     assert started == [2]

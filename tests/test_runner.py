@@ -8,9 +8,10 @@ import pytest
 
 from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.comparison import run_comparison
 from nasbench_suite.errors import ConfigError, ResultsError
 from nasbench_suite.results import COLUMNS, load_rows, load_runs, read_config, run_file
-from nasbench_suite.runner import ComparisonSpec, run_comparison, run_one
+from nasbench_suite.runner import ComparisonSpec, run_one
 from nasbench_suite.seeding import run_seed_sequence
 from nasbench_suite.store import Store
 

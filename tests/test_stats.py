@@ -22,9 +22,10 @@ from nasbench_suite.analysis.significance import (
     statements,
 )
 from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.comparison import run_comparison
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.results import load_runs
-from nasbench_suite.runner import ComparisonSpec, run_comparison
+from nasbench_suite.runner import ComparisonSpec
 from nasbench_suite.store import Store
 
 # Demsar (2006), Table 6: AUC of C4.5, C4.5+m, C4.5+cf, C4.5+m+cf on 14 UCI data sets.

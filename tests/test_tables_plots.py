@@ -16,9 +16,10 @@ from scipy.stats import rankdata
 from nasbench_suite import strategies
 from nasbench_suite.analysis import plots, tables
 from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.comparison import run_comparison
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.results import load_rows, load_runs
-from nasbench_suite.runner import ComparisonSpec, run_comparison
+from nasbench_suite.runner import ComparisonSpec
 from nasbench_suite.store import Store
 from nasbench_suite.trajectory import step_at
 

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from nasbench_suite.comparison import run_comparison
 from nasbench_suite.reproduction.protocols import Protocol, SearchRow
 from nasbench_suite.reproduction.run import comparison
-from nasbench_suite.runner import ComparisonSpec, StrategyFactory, run_comparison
+from nasbench_suite.runner import ComparisonSpec, StrategyFactory
 from nasbench_suite.store import Store
 
 

@@ -34,6 +34,7 @@ from nasbench_suite.analysis.reproduce import (
     sweep_points,
 )
 from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.comparison import run_comparison
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.executors import Executor
 from nasbench_suite.lookup import Noise
@@ -42,7 +43,7 @@ from nasbench_suite.protocol import BaseStrategy, SearchProblem
 from nasbench_suite.reproduction.hpbandster_bohb import HpBandSterBOHB, budget_fidelities, hpbandster_budgets
 from nasbench_suite.reproduction.nb201_worker import Nb201Worker
 from nasbench_suite.reproduction.protocols import NB201_BOHB_WORKER, TABLE, Protocol, SearchRow
-from nasbench_suite.runner import ComparisonSpec, OracleFactory, SteppedOracle, run_comparison
+from nasbench_suite.runner import ComparisonSpec, OracleFactory, SteppedOracle
 from nasbench_suite.store import Store
 
 # Strategies that exist for reproduction only: not in the suite's registry, so `compare` cannot pick them.

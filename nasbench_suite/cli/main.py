@@ -1,8 +1,8 @@
-"""The `nasbench-suite` command.
+"""The `nasbench-suite` command: its parser and the smaller commands.
 
-This module is the composition root: the only core module that imports the `strategies`, `analysis` and
-`live_training` packages (lazily, per command; `live_training.commands` at start-up for its argument
-definitions, which import no torch), so the core itself depends on none of them.
+The CLI is the composition root: it imports the `strategies`, `analysis` and `live_training` packages
+(lazily, per command; `cli.live` at start-up for its argument definitions, which import no torch), so the
+core depends on none of them.
 """
 
 from __future__ import annotations
@@ -12,36 +12,32 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from nasbench_suite import __version__
+from nasbench_suite.cli import live as live_commands  # argument definitions only; torch loads lazily
+from nasbench_suite.cli.common import (
+    add_executor_arguments,
+    add_strategy_module,
+    executor_from,
+    open_store,
+    parse_constraint,
+    split_names,
+    store_path,
+    strategy_modules,
+)
+from nasbench_suite.cli.report import cmd_report
 from nasbench_suite.cli_types import integer, number, one_line, parse_integer
 from nasbench_suite.errors import ConfigError, SuiteError
-from nasbench_suite.live_training import (
-    commands as live_commands,  # argument definitions only; torch loads lazily
-)
 from nasbench_suite.run_files import ResultsWarning
-from nasbench_suite.store.locate import DEFAULT_STORE, STORE_ENV, import_target, locate_store
+from nasbench_suite.store.locate import DEFAULT_STORE, STORE_ENV, import_target
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, not argparse's usage block
         self.exit(2, f"{self.prog}: error: {one_line(message)} (see --help)\n")
-
-
-def _store_path(args: argparse.Namespace) -> Path:
-    return locate_store(args.store)
-
-
-def _open_store(args: argparse.Namespace):
-    from nasbench_suite.store import Store
-
-    store = Store(_store_path(args))
-    if store.recovered:  # an import killed mid-swap was finished or undone on opening
-        print(f"nasbench-suite: note: {store.recovered}", file=sys.stderr)
-    return store
 
 
 # ------------------------------------------------------------------ data
@@ -60,7 +56,7 @@ def cmd_data_import(args: argparse.Namespace) -> int:
 
 
 def cmd_data_info(args: argparse.Namespace) -> int:
-    store = _open_store(args)
+    store = open_store(args)
     if args.expect_source is not None:
         from nasbench_suite.store.provenance import check_source
 
@@ -90,7 +86,7 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
     from nasbench_suite.errors import StoreError
     from nasbench_suite.store.verify import verify_store
 
-    report = verify_store(_store_path(args))
+    report = verify_store(store_path(args))
     if report.recovered:
         print(f"nasbench-suite: note: {report.recovered}", file=sys.stderr)
     for problem in report.problems:
@@ -120,7 +116,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     import numpy as np
 
     _metric_with_schedule(args.metric)
-    store = _open_store(args)
+    store = open_store(args)
     arch = args.arch if args.arch is not None else args.index
     seed: str | int | None = args.seed
     if seed not in ("mean", "random"):
@@ -157,53 +153,16 @@ def _budget(args: argparse.Namespace):
     return Budget(*given[0])
 
 
-def _constraint(text: str | None):
-    from nasbench_suite.protocol import Constraint
-
-    if text is None:
-        return None
-    metric, sep, limit = text.partition("<=")
-    try:
-        value = float(limit)
-    except ValueError:
-        value = float("nan")
-    if not sep or not metric.strip() or value != value:
-        raise ConfigError(
-            f"--constraint must look like METRIC<=LIMIT, e.g. hw_latency_ms/pixel3<=10; got {text!r}"
-        )
-    return Constraint(metric.strip(), value)
-
-
-def _split(text: str) -> tuple[str, ...]:
-    return tuple(x.strip() for x in text.split(",") if x.strip())
-
-
-def _strategy_modules(
-    args: argparse.Namespace, names: Sequence[str], out: Path | None = None
-) -> tuple[str, ...]:
-    """Import the strategies from outside the suite (the modules recorded in OUT/config.json when it
-    exists, then --strategy-module, then installed entry points) and return what every process must import
-    to build `names` (recorded as the spec's strategy_modules)."""
-    from nasbench_suite.strategies import external
-
-    recorded: list[str] = []
-    if out is not None and (out / "config.json").is_file():
-        from nasbench_suite.results import read_config
-
-        recorded = list(read_config(out).get("spec", {}).get("strategy_modules", []))
-    external.load([*recorded, *(getattr(args, "strategy_module", None) or ())])
-    return external.modules_of(names)
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     import numpy as np
 
     from nasbench_suite import strategies
+    from nasbench_suite.comparison import run_comparison
     from nasbench_suite.oracle import TabularOracle
     from nasbench_suite.preflight import LARGE_GRID, budget_warning, check_budget_fits, estimate
-    from nasbench_suite.runner import ComparisonSpec, run_comparison
+    from nasbench_suite.runner import ComparisonSpec
 
-    store = _open_store(args)
+    store = open_store(args)
     try:
         hparams = json.loads(args.hparams) if args.hparams else {}
     except ValueError:
@@ -214,11 +173,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"--jobs must be a whole number >= 1, got {args.jobs!r}")
-    modules = _strategy_modules(args, _split(args.strategies), Path(args.out))
+    modules = strategy_modules(args, split_names(args.strategies), Path(args.out))
     spec = ComparisonSpec(
         strategy_modules=modules,
-        strategies=_split(args.strategies),
-        datasets=_split(args.dataset),
+        strategies=split_names(args.strategies),
+        datasets=split_names(args.dataset),
         runs=args.runs,
         budget=_budget(args),
         schedule=args.epochs,
@@ -226,7 +185,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         seed=args.seed,
         hparams=hparams,
         workers=args.workers,
-        constraint=_constraint(args.constraint),
+        constraint=parse_constraint(args.constraint),
         objective=args.objective,
     )
     # Validate everything before the first run starts or anything is written.
@@ -234,7 +193,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if stray:
         raise ConfigError(f"--hparams names {', '.join(map(repr, stray))}, which is not among --strategies")
     out = Path(args.out)
-    executor = _executor(args, connect=False)
+    executor = executor_from(args, connect=False)
     if args.live:
         try:
             return _compare_live(args, store, spec, out, executor)
@@ -278,35 +237,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return _compared(spec, out, len(done))
 
 
-def _executor(args: argparse.Namespace, *, connect: bool = True):
-    """The executor of --executor/--address (`executors.py`); None: the runner's local process pool.
-    Connected (Ray started or reached) unless `connect` is False: the caller then connects it after
-    its other checks, before anything is written."""
-    from nasbench_suite.executors import import_ray, make_executor
-
-    if args.executor == "local" and args.address is None:
-        return None
-    if args.executor == "ray":
-        import_ray()  # a missing Ray is one line before anything is written
-    executor = make_executor(args.executor, jobs=args.jobs, address=args.address)
-    if connect:
-        executor.connect()
-    return executor
-
-
-def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--executor",
-        choices=["local", "ray"],
-        default="local",
-        help="where runs execute: local processes (default) or Ray (pip install 'nasbench-suite[ray]')",
-    )
-    parser.add_argument(
-        "--address",
-        help="Ray cluster to join (e.g. auto, or ray://head:10001); default: start a local Ray with --jobs CPUs",
-    )
-
-
 def _compare_live(args: argparse.Namespace, store, spec, out: Path, executor=None) -> int:
     """`compare --live`: the same grid, each evaluation trained for real (one run at a time here; one
     run a task on Ray, with a GPU each on CUDA)."""
@@ -315,7 +245,7 @@ def _compare_live(args: argparse.Namespace, store, spec, out: Path, executor=Non
     import numpy as np
 
     from nasbench_suite import strategies
-    from nasbench_suite.runner import run_comparison
+    from nasbench_suite.comparison import run_comparison
 
     if spec.workers != 1 or (args.jobs is not None and executor is None):
         raise ConfigError(
@@ -323,7 +253,9 @@ def _compare_live(args: argparse.Namespace, store, spec, out: Path, executor=Non
             "(--device cuda is faster; --executor ray trains one run per Ray worker)"
         )
     spec = replace(spec, live=live_commands.live_settings(args, store.space), schedule=args.epochs)
-    make_oracle = live_commands.live_oracle_factory(spec.live, spec, store, out, progress=not args.quiet)
+    from nasbench_suite.live_training.factory import live_oracle_factory
+
+    make_oracle = live_oracle_factory(spec.live, spec, store, out, progress=not args.quiet)
     for dataset in spec.datasets:  # fail on bad settings before anything trains or is written
         problem = make_oracle("check", dataset, 0, np.random.default_rng(0)).problem
         for name in spec.strategies:
@@ -338,6 +270,7 @@ def _compare_live(args: argparse.Namespace, store, spec, out: Path, executor=Non
         progress=not args.quiet,
         make_oracle=make_oracle,
         executor=executor,
+        oracle_setup=live_oracle_factory,
     )
     return _compared(spec, out, len(done))
 
@@ -351,85 +284,13 @@ def _compared(spec, out: Path, done: int) -> int:
 
 
 # ------------------------------------------------------------------ report
-def cmd_report(args: argparse.Namespace) -> int:
-    from nasbench_suite.analysis.summary import caveats, format_text, summarize, to_json
-    from nasbench_suite.results import load_runs
-
-    if args.html or args.table:
-        from nasbench_suite.results import read_config
-
-        if read_config(Path(args.dir)).get("spec", {}).get("live"):
-            raise ConfigError(
-                f"{args.dir} holds live runs: --html and --table read the found archs' accuracies from the table, "
-                "which live accuracies are not comparable with; use `report DIR`, --json or --significance"
-            )
-    if args.html:
-        from nasbench_suite.analysis.html_report import write_html
-
-        path = Path(args.html_out or Path(args.dir) / "report.html")
-        figures = path.parent / "figures"
-        write_html(Path(args.dir), _open_store(args), path, figures_dir=figures)
-        print(f"wrote {path} (figures as PNG and SVG in {figures})", file=sys.stderr)
-        return 0
-    if args.table:
-        from nasbench_suite.analysis import tables
-        from nasbench_suite.results import load_rows
-
-        incumbents = tables.final_incumbents(load_rows(Path(args.dir)))
-        store = _open_store(args)
-        # a cifar10-valid search is reported on all three datasets, as NAS-Bench-201's Table 5 does
-        nb201 = set(incumbents["dataset"]) == {"cifar10-valid"}
-        table = (
-            tables.nb201_table(incumbents, store)
-            if nb201
-            else tables.per_search_dataset_table(incumbents, store)
-        )
-        render: dict[str, Callable[[Any], str]] = {
-            "md": tables.to_markdown,
-            "latex": tables.to_latex,
-            "csv": tables.to_csv,
-        }
-        print(render[args.table](table))
-        return 0
-    if args.significance:
-        from nasbench_suite.analysis.significance import format_markdown, significance_of
-
-        print(format_markdown(significance_of(Path(args.dir))))
-        return 0
-    runs = load_runs(Path(args.dir))
-    config = runs.attrs["config"]
-    table = summarize(runs)
-    notes = caveats(runs, config)
-    if args.json:
-        print(json.dumps(to_json(table, notes, config), indent=1))
-        return 0
-    hv = None
-    spec = config["spec"]
-    if (spec.get("objective") or spec.get("constraint")) and not spec.get("live"):
-        from nasbench_suite.analysis.hypervolume import hypervolume_table
-        from nasbench_suite.results import load_rows
-        from nasbench_suite.store import Store
-
-        rows = load_rows(Path(args.dir), columns=["strategy", "dataset", "run", "epoch", "arch_index"])
-        # after `compare`, the store the comparison ran on (its config records it)
-        store = (
-            _open_store(args)
-            if getattr(args, "store", None)
-            else Store(config.get("store") or _store_path(args))
-        )
-        hv = hypervolume_table(rows, spec, store)
-    print(format_text(table, notes, config, hv))
-    return 0
-
-
-# ------------------------------------------------------------------ reproduce
 def _also_modules(args: argparse.Namespace) -> tuple[str, ...]:
     """`reproduce --also`: import its strategies (recorded in the first -also directory, then
     --strategy-module) before anything runs, so an unknown name fails first."""
     from nasbench_suite.reproduction.extra import also_plan
     from nasbench_suite.reproduction.protocols import PROTOCOLS
 
-    names = _split(args.also or "")
+    names = split_names(args.also or "")
     if not names:
         if args.strategy_module:
             raise ConfigError(
@@ -437,7 +298,7 @@ def _also_modules(args: argparse.Namespace) -> tuple[str, ...]:
             )
         return ()
     first, _ = also_plan(PROTOCOLS[args.paper], names, runs=1, seed=0)[0]
-    return _strategy_modules(args, names, Path(args.out) / first)
+    return strategy_modules(args, names, Path(args.out) / first)
 
 
 def _reproduce_also(args: argparse.Namespace, modules: tuple[str, ...]) -> None:
@@ -450,9 +311,9 @@ def _reproduce_also(args: argparse.Namespace, modules: tuple[str, ...]) -> None:
 
     directories = run_also(
         PROTOCOLS[args.paper],
-        _open_store(args),
+        open_store(args),
         Path(args.out),
-        _split(args.also),
+        split_names(args.also),
         strategies.build,
         runs=args.runs,
         seed=args.seed,
@@ -472,8 +333,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from nasbench_suite.reproduction.protocols import PROTOCOLS
     from nasbench_suite.reproduction.run import reproduce
 
-    store = _open_store(args)
-    executor = _executor(args)
+    store = open_store(args)
+    executor = executor_from(args)
     try:
         report = reproduce(
             PROTOCOLS[args.paper],
@@ -505,7 +366,7 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     from nasbench_suite import strategies
     from nasbench_suite.strategies.external import modules_of
 
-    _strategy_modules(args, ())
+    strategy_modules(args, ())
     width = max(map(len, strategies.names()))
     for name in strategies.names():
         hp = ", ".join(f"{k}={v}" for k, v in strategies.hyperparameters(name).items())
@@ -521,9 +382,9 @@ def cmd_check_strategy(args: argparse.Namespace) -> int:
     from nasbench_suite.errors import StoreError
     from nasbench_suite.testing import CHECKS, ContractCheck, Verdict, run_contract
 
-    _strategy_modules(args, (args.name,))  # an unknown name fails here, with a did-you-mean
+    strategy_modules(args, (args.name,))  # an unknown name fails here, with a did-you-mean
     try:
-        real = _open_store(args)
+        real = open_store(args)
     except StoreError as exc:
         real = None
         print(f"not run: {CHECKS[-1].name} (needs the NAS-Bench-201 store: {exc})")
@@ -542,18 +403,6 @@ def cmd_check_strategy(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ parser
-def _add_strategy_module(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--strategy-module",
-        action="append",
-        metavar="MODULE_OR_FILE",
-        default=[],
-        help="import strategies from outside the suite: a module name on the Python path or a .py file "
-        "(repeatable; recorded in the results' config.json, so a resume needs no flag). Installed packages' "
-        "entry points in the group nasbench_suite.strategies load by themselves (default: none)",
-    )
-
-
 DESCRIPTION = """\
 Compare neural architecture search strategies on NAS-Bench-201 under equal, simulated budgets: import
 the benchmark table once, run a comparison (resumable), then report it as a table, significance tests
@@ -689,11 +538,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes on this machine (default: all cores once the first runs show that a pool "
         "pays; a small or quick grid runs in this process)",
     )
-    _add_executor_arguments(c)
+    add_executor_arguments(c)
     c.add_argument("--out", required=True, help="results directory (rerun to resume)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.add_argument("--store", help=store_help)
-    _add_strategy_module(c)
+    add_strategy_module(c)
     live_commands.add_compare_arguments(c)
     c.set_defaults(func=cmd_compare)
 
@@ -746,7 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="results directory, rerun to resume (default results/reproduce)",
     )
     rp.add_argument("--jobs", type=integer, default=None, help="worker processes (default: all cores)")
-    _add_executor_arguments(rp)
+    add_executor_arguments(rp)
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.add_argument("--store", help=store_help)
     rp.add_argument(
@@ -755,16 +604,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated strategies to run under the protocol beside its rows, with the same budgets "
         "and seeds, e.g. one from --strategy-module; their summary follows the report (default: none)",
     )
-    _add_strategy_module(rp)
+    add_strategy_module(rp)
     rp.set_defaults(func=cmd_reproduce)
 
     live_commands.register_validate(sub, store_help, _Parser)
-    from nasbench_suite.live_training.oneshot.commands import register_oneshot_parser  # no torch until run
+    from nasbench_suite.cli.oneshot import register_oneshot_parser  # no torch until run
 
     register_oneshot_parser(sub, store_help)
 
     s = sub.add_parser("strategies", help="list the strategies and their hyperparameters")
-    _add_strategy_module(s)
+    add_strategy_module(s)
     s.set_defaults(func=cmd_strategies)
 
     cs = sub.add_parser(
@@ -776,7 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
         "status 1 when a check fails.",
     )
     cs.add_argument("name", help="registered strategy name (see `nasbench-suite strategies`)")
-    _add_strategy_module(cs)
+    add_strategy_module(cs)
     cs.add_argument("--store", help=store_help + "; only for the 12000 s search on NAS-Bench-201")
     cs.set_defaults(func=cmd_check_strategy)
     return parser

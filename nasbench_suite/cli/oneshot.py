@@ -31,7 +31,7 @@ LATENCY_KEYS = ("latency_weight", "latency_margin")
 # ============================================================================ arguments
 def register_oneshot_parser(sub: Any, store_help: str) -> None:
     """Add the `oneshot` command to the CLI's subparsers."""
-    from nasbench_suite.live_training import commands as live
+    from nasbench_suite.cli import live
 
     p = sub.add_parser(
         "oneshot", help="weight-sharing searches (DARTS, GDAS, RSPS, SETN, ENAS) judged by the table"
@@ -69,7 +69,8 @@ def register_oneshot_parser(sub: Any, store_help: str) -> None:
 
 # ============================================================================ the command
 def cmd_oneshot(args: argparse.Namespace) -> int:
-    from nasbench_suite.cli import _constraint, _open_store, _split, cmd_report
+    from nasbench_suite.cli.common import open_store, parse_constraint, split_names
+    from nasbench_suite.cli.report import cmd_report
     from nasbench_suite.datasets import check_search_dataset
     from nasbench_suite.errors import ConfigError
     from nasbench_suite.live_training.oneshot.base import check_hparams
@@ -78,17 +79,17 @@ def cmd_oneshot(args: argparse.Namespace) -> int:
     from nasbench_suite.space import CellSpace
 
     # ------------------------------------------------------------------ validate everything first
-    methods = _split(args.methods)
+    methods = split_names(args.methods)
     if not methods:
         raise ConfigError("give at least one one-shot method, e.g. `nasbench-suite oneshot darts_v1,gdas`")
-    store = _open_store(args)
+    store = open_store(args)
     check_search_dataset(args.dataset)
     ops = tuple(o.strip() for o in args.ops.split(",")) if args.ops else store.space.ops
     space = CellSpace(ops, args.nodes or store.space.n_nodes)
     from nasbench_suite.live_training.ops import check_ops
 
     check_ops(space.ops)
-    constraint = _constraint(args.constraint)
+    constraint = parse_constraint(args.constraint)
     hparams = _hparams(args.hparams)
     for name in methods:
         check_method(name, space, store.space, constrained=constraint is not None)
@@ -151,7 +152,7 @@ class _Plan:
         hparams: dict[str, Any],
     ) -> None:
         from nasbench_suite.budget import Budget, BudgetKind
-        from nasbench_suite.live_training.commands import scale_from
+        from nasbench_suite.cli.live import scale_from
         from nasbench_suite.lookup import Noise
         from nasbench_suite.runner import ComparisonSpec
 

@@ -103,9 +103,9 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
         "--jobs", type=integer, default=2, help="parallel CPU trainings, one thread each (default 2)"
     )
     # the CLI is fully imported when it builds its parser
-    from nasbench_suite.cli import _add_executor_arguments
+    from nasbench_suite.cli.common import add_executor_arguments
 
-    _add_executor_arguments(live)
+    add_executor_arguments(live)
     live.add_argument("--seed", type=integer, default=0, help=SEED_HELP)
     live.add_argument(
         "--out", default="results/validate-live", help="where results go (default results/validate-live)"
@@ -132,7 +132,7 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     pipe.add_argument(
         "--jobs", type=integer, default=2, help="parallel CPU trainings, one thread each (default 2)"
     )
-    _add_executor_arguments(pipe)
+    add_executor_arguments(pipe)
     pipe.add_argument("--seed", type=integer, default=0, help=SEED_HELP)
     pipe.add_argument(
         "--out",
@@ -140,9 +140,11 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
         help="where results go (default results/validate-pipeline)",
     )
     pipe.add_argument("--store", help=store_help)
-    from nasbench_suite.cli import _add_strategy_module  # the CLI is fully imported when it builds its parser
+    from nasbench_suite.cli.common import (
+        add_strategy_module,  # the CLI is fully imported when it builds its parser
+    )
 
-    _add_strategy_module(pipe)
+    add_strategy_module(pipe)
     pipe.set_defaults(func=cmd_validate_pipeline)
 
     prox = vsub.add_parser("proxies", help="zero-cost proxies computed live vs the table's accuracy")
@@ -216,16 +218,16 @@ def _write(out: Path, name: str, markdown: str, payload: dict[str, Any]) -> None
 def cmd_validate_live(args: argparse.Namespace) -> int:
     from nasbench_suite.analysis.correlation import plot_correlation
     from nasbench_suite.analysis.plots import save
-    from nasbench_suite.cli import _executor, _open_store
+    from nasbench_suite.cli.common import executor_from, open_store
     from nasbench_suite.live_training.validate import spread_indices, validate_live
 
-    store = _open_store(args)
+    store = open_store(args)
     scale = scale_from(args, args.profile)
     table_epochs = 200 if args.profile == "cpu" else 12
     indices = spread_indices(store, args.dataset, args.archs, epochs=table_epochs)
     data = _dataset(args, args.dataset, scale, args.seed)
     bar, done = _progress(len(indices), "train")
-    executor = _executor(args)
+    executor = executor_from(args)
     try:
         result = validate_live(
             store,
@@ -265,11 +267,11 @@ def cmd_validate_pipeline(args: argparse.Namespace) -> int:
 
     from nasbench_suite import strategies
     from nasbench_suite.budget import Budget, BudgetKind
-    from nasbench_suite.cli import _executor, _open_store, _strategy_modules
+    from nasbench_suite.cli.common import executor_from, open_store, strategy_modules
     from nasbench_suite.live_training.validate import validate_pipeline
     from nasbench_suite.runner import ComparisonSpec, run_one
 
-    store = _open_store(args)
+    store = open_store(args)
     scale = scale_from(args, args.profile)
     spec = ComparisonSpec(
         (args.strategy,),
@@ -277,7 +279,7 @@ def cmd_validate_pipeline(args: argparse.Namespace) -> int:
         1,
         Budget(BudgetKind.SECONDS, args.time_budget),
         seed=args.seed,
-        strategy_modules=_strategy_modules(args, (args.strategy,)),
+        strategy_modules=strategy_modules(args, (args.strategy,)),
     )
     columns, meta = run_one(store, spec, args.strategy, args.dataset, 0, strategies.build)
     found = int(columns["incumbent_index"][-1])
@@ -291,7 +293,7 @@ def cmd_validate_pipeline(args: argparse.Namespace) -> int:
     }
     data = _dataset(args, args.dataset, scale, args.seed)
     bar, done = _progress(2 * args.seeds, "train")
-    executor = _executor(args)
+    executor = executor_from(args)
     try:
         result = validate_pipeline(
             store,
@@ -320,12 +322,12 @@ def cmd_validate_pipeline(args: argparse.Namespace) -> int:
 def cmd_validate_proxies(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from nasbench_suite.cli import _open_store
+    from nasbench_suite.cli.common import open_store
     from nasbench_suite.errors import unknown
     from nasbench_suite.live_training.proxies import PROXIES, sample_indices, validate_proxies
     from nasbench_suite.live_training.sources import load_images
 
-    store = _open_store(args)
+    store = open_store(args)
     chosen = tuple(p.strip() for p in args.proxies.split(",")) if args.proxies else PROXIES
     for p in chosen:
         if p not in PROXIES:
@@ -374,44 +376,3 @@ def live_settings(args: argparse.Namespace, store_space: Any) -> dict[str, Any]:
         "compile": bool(args.compile),
         "early_stop": bool(args.early_stop),
     }
-
-
-def live_oracle_factory(
-    settings: dict[str, Any], spec: Any, store: Any, out: Path, *, progress: bool = True
-) -> Callable[..., Any]:
-    """(strategy, dataset, run, rng) -> LiveOracle, as the runner wants; data loaded once per dataset,
-    the same subset for every run (drawn from the comparison's seed)."""
-    import numpy as np
-
-    from nasbench_suite.live_training.curves import EarlyStopping
-    from nasbench_suite.live_training.oracle import LiveOracle
-    from nasbench_suite.live_training.scale import LiveScale, subset
-    from nasbench_suite.live_training.sources import live_dataset
-    from nasbench_suite.space import CellSpace
-
-    space = CellSpace(tuple(settings["ops"]), int(settings["nodes"]))
-    scale = LiveScale(**settings["scale"])
-    in_table = space == store.space
-    datasets: dict[str, Any] = {}
-
-    def make(strategy: str, dataset: str, run: int, rng: np.random.Generator) -> LiveOracle:
-        if dataset not in datasets:
-            full = live_dataset(dataset, settings["images"], settings["splits"])
-            datasets[dataset] = subset(full, scale, np.random.default_rng(spec.seed))
-        return LiveOracle(
-            space,
-            datasets[dataset],
-            spec.budget,
-            rng=rng,
-            scale=scale,
-            device=settings["device"],
-            compile_model=settings.get("compile", False),
-            workdir=out / "live" / f"{strategy}-{dataset}-{run:04d}",
-            stopping=EarlyStopping(schedule=scale.epochs) if settings["early_stop"] else None,
-            constraint=spec.constraint,
-            objective=spec.objective,
-            arch_index=store.index if in_table else space.code,
-            progress=progress,
-        )
-
-    return make

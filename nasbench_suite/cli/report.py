@@ -1,0 +1,87 @@
+"""`nasbench-suite report DIR`: the text summary, --json, --significance, --table and --html."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nasbench_suite.cli.common import open_store, store_path
+from nasbench_suite.errors import ConfigError
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from nasbench_suite.analysis.summary import caveats, format_text, summarize, to_json
+    from nasbench_suite.results import load_runs
+
+    if args.html or args.table:
+        from nasbench_suite.results import read_config
+
+        if read_config(Path(args.dir)).get("spec", {}).get("live"):
+            raise ConfigError(
+                f"{args.dir} holds live runs: --html and --table read the found archs' accuracies from the table, "
+                "which live accuracies are not comparable with; use `report DIR`, --json or --significance"
+            )
+    if args.html:
+        from nasbench_suite.analysis.html_report import write_html
+
+        path = Path(args.html_out or Path(args.dir) / "report.html")
+        figures = path.parent / "figures"
+        write_html(Path(args.dir), open_store(args), path, figures_dir=figures)
+        print(f"wrote {path} (figures as PNG and SVG in {figures})", file=sys.stderr)
+        return 0
+    if args.table:
+        from nasbench_suite.analysis import tables
+        from nasbench_suite.results import load_rows
+
+        incumbents = tables.final_incumbents(load_rows(Path(args.dir)))
+        store = open_store(args)
+        # a cifar10-valid search is reported on all three datasets, as NAS-Bench-201's Table 5 does
+        nb201 = set(incumbents["dataset"]) == {"cifar10-valid"}
+        table = (
+            tables.nb201_table(incumbents, store)
+            if nb201
+            else tables.per_search_dataset_table(incumbents, store)
+        )
+        render: dict[str, Callable[[Any], str]] = {
+            "md": tables.to_markdown,
+            "latex": tables.to_latex,
+            "csv": tables.to_csv,
+        }
+        print(render[args.table](table))
+        return 0
+    if args.significance:
+        from nasbench_suite.analysis.significance import format_markdown, significance_of
+
+        print(format_markdown(significance_of(Path(args.dir))))
+        return 0
+    runs = load_runs(Path(args.dir))
+    config = runs.attrs["config"]
+    table = summarize(runs)
+    notes = caveats(runs, config)
+    if args.json:
+        print(json.dumps(to_json(table, notes, config), indent=1))
+        return 0
+    hv = None
+    spec = config["spec"]
+    if (spec.get("objective") or spec.get("constraint")) and not spec.get("live"):
+        from nasbench_suite.analysis.hypervolume import hypervolume_table
+        from nasbench_suite.results import load_rows
+        from nasbench_suite.store import Store
+
+        rows = load_rows(Path(args.dir), columns=["strategy", "dataset", "run", "epoch", "arch_index"])
+        # after `compare`, the store the comparison ran on (its config records it)
+        store = (
+            open_store(args)
+            if getattr(args, "store", None)
+            else Store(config.get("store") or store_path(args))
+        )
+        hv = hypervolume_table(rows, spec, store)
+    print(format_text(table, notes, config, hv))
+    return 0
+
+
+# ------------------------------------------------------------------ reproduce
