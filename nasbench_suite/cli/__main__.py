@@ -1,0 +1,3 @@
+from nasbench_suite.cli.main import main
+
+raise SystemExit(main())
