@@ -375,6 +375,15 @@ def test_latency_fit_recovers_an_additive_table(tmp_path: Path) -> None:
         (["darts_v1", "--device", "cuda:7"], "cuda"),
         (["darts_v1", "--hparams", '{"darts_v1": {"lr": 1}}'], "unknown hyperparameter 'lr'"),
         (["darts_v1", "--hparams", "{oops"], "--hparams must be a JSON object"),
+        # the data and the latency device are checked before config.json is written
+        (["rsps", "--images", "/nonexistent/images"], "no images at /nonexistent/images"),
+        (["rsps", "--splits", "/nonexistent/splits"], "no split file /nonexistent/splits"),
+        (["rsps", "--dataset", "ImageNet16-120"], "is not an ImageNet16 directory"),
+        (["darts_v1_lat", "--constraint", "hw_latency_ms/nosuchdev<=10"], "no 'hw_latency_ms/nosuchdev'"),
+        (
+            ["rsps", "--constraint", "hw_latency_ms/nosuchdev<=10", "--images", "/nonexistent/images"],
+            "no 'hw_latency_ms/nosuchdev' for cifar10-valid; measured: hw_latency_ms/1080ti_1",
+        ),
     ],
 )
 @pytest.mark.realdata
@@ -424,3 +433,73 @@ def test_oneshot_command_writes_a_comparison_directory_that_report_reads(
     table = oneshot_rows(out, store)
     assert [r.method for r in table] == ["rsps", "darts_v1"] and table[0].runs == 1
     assert "DARTS-V1 | published | 39.77" in format_markdown(table)
+
+
+_TINY = ["--epochs", "1", "--runs", "1", "--subset", "32", "--eval-subset", "16", "--channels", "2", "--cells", "1",
+         "--threads", "1", "--quiet"]  # fmt: skip
+
+
+def _config(out: Path, oneshot: dict | None) -> Path:
+    """A results directory holding only a config.json (of a table comparison, or of a one-shot one)."""
+    from nasbench_suite.budget import Budget, BudgetKind
+    from nasbench_suite.results import write_config
+    from nasbench_suite.runner import ComparisonSpec
+
+    spec = ComparisonSpec(("rsps",), ("cifar10-valid",), 1, Budget(BudgetKind.EPOCHS, 1.0)).to_json()
+    write_config(out, {"spec": spec | ({"oneshot": oneshot} if oneshot else {}), "data_checksum": "x"})
+    return out
+
+
+@pytest.mark.realdata
+def test_runs_of_another_space_are_not_read_from_the_table(
+    tmp_path: Path, capsys, real_store_path: Path
+) -> None:
+    """Their arch_index is a code of the small space: the table would give another arch's accuracies."""
+    from nasbench_suite.reproduction.protocols import NB201 as NB201_PROTOCOL
+    from nasbench_suite.reproduction.run import check_oneshot_dir
+
+    out = tmp_path / "small"
+    store = ["--store", str(real_store_path)]
+    assert (
+        main(
+            ["oneshot", "rsps", "--ops", "none,skip_connect,nor_conv_3x3", *_TINY, "--out", str(out), *store]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    for flag in (["--table", "md"], ["--html"]):
+        assert main(["report", str(out), *flag, *store]) == 2
+        err = capsys.readouterr().err
+        assert "another space" in err and len(err.strip().splitlines()) == 1
+    assert not (out / "report.html").exists()
+    assert main(["report", str(out), *store]) == 0  # the summary reads no table
+    with pytest.raises(ConfigError, match="another space"):
+        check_oneshot_dir(NB201_PROTOCOL, Store(real_store_path), out)
+    repro = tmp_path / "repro"
+    assert (
+        main(["reproduce", "nb201", "--oneshot", str(out), "--runs", "1", "--out", str(repro), *store]) == 2
+    )
+    assert "another space" in capsys.readouterr().err and not repro.exists()
+
+
+@pytest.mark.parametrize(
+    ("paper", "oneshot", "message"),
+    [
+        ("nats", {"ops": list(NB201.ops), "nodes": 4}, "--oneshot adds rows to the nb201 table only"),
+        ("white2021", {"ops": list(NB201.ops), "nodes": 4}, "--oneshot adds rows to the nb201 table only"),
+        ("nb201", None, "holds no one-shot runs"),  # a `compare` directory
+        ("nb201", {"ops": list(NB201.ops), "nodes": 4}, "no finished runs"),
+        ("nb201", "missing", "is not a results directory"),
+    ],
+)
+@pytest.mark.realdata
+def test_reproduce_checks_the_oneshot_directory_before_running(
+    paper, oneshot, message, tmp_path: Path, capsys, real_store_path: Path
+) -> None:
+    given = tmp_path / "given" if oneshot == "missing" else _config(tmp_path / "given", oneshot)
+    repro = tmp_path / "repro"
+    argv = ["reproduce", paper, "--oneshot", str(given), "--runs", "1", "--out", str(repro)]
+    assert main([*argv, "--quiet", "--store", str(real_store_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not repro.exists()

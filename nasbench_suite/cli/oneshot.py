@@ -104,6 +104,11 @@ def cmd_oneshot(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"one-shot searches take a hardware-latency constraint (hw_latency_ms/DEVICE<=L); got {constraint.metric!r}"
         )
+    if constraint is not None and not store.has(args.dataset, constraint.metric):
+        devices = [m for m in store.metrics(args.dataset) if m.startswith("hw_latency_ms/")]
+        raise ConfigError(
+            f"the store has no {constraint.metric!r} for {args.dataset}; measured: {', '.join(devices) or 'none'}"
+        )
     resolve_device(args.device)
     for value, flag in ((args.epochs, "--epochs"), (args.runs, "--runs"), (args.threads, "--threads")):
         if value is not None and value < 1:
@@ -187,10 +192,11 @@ class _Plan:
         }
 
     # ---------------------------------------------------------------- config
-    def _prepare(self) -> list[tuple[str, int]]:
+    def _prepare(self) -> tuple[list[tuple[str, int]], dict[str, Any] | None]:
+        """The (method, run) pairs still to do, and the config to write (None when --out holds it)."""
         from nasbench_suite import __version__
         from nasbench_suite.errors import ResultsError
-        from nasbench_suite.results import read_config, run_file, write_config
+        from nasbench_suite.results import read_config, run_file
 
         spec = self.spec.to_json() | {"oneshot": self.settings}
         self.spec_json = spec
@@ -207,10 +213,10 @@ class _Plan:
                     f"{self.out} holds a different comparison (or one made on other data); resume it with the "
                     "same arguments or choose a new --out"
                 )
-        else:
-            write_config(self.out, config)
+            config = None
         grid = [(m, r) for m in self.methods for r in range(self.spec.runs)]
-        return [(m, r) for m, r in grid if not run_file(self.out, m, self.args.dataset, r).exists()]
+        todo = [(m, r) for m, r in grid if not run_file(self.out, m, self.args.dataset, r).exists()]
+        return todo, config
 
     # ---------------------------------------------------------------- running
     def run(self) -> None:
@@ -219,15 +225,19 @@ class _Plan:
 
         from nasbench_suite.live_training.scale import subset
         from nasbench_suite.live_training.sources import live_dataset
+        from nasbench_suite.results import write_config
 
-        todo = self._prepare()
+        todo, config = self._prepare()
         if not todo:
             return
+        # the images and splits before config.json: a bad --images must not lock --out to this comparison
         data = subset(
             live_dataset(self.args.dataset, self.args.images, self.args.splits),
             self.scale,
             np.random.default_rng(self.args.seed),
         )
+        if config is not None:
+            write_config(self.out, config)
         seconds_per_image = self._reference_seconds_per_image(data)
         quiet = self.args.quiet
         with tqdm(total=len(todo), desc="searches", unit="run", disable=quiet or None, leave=False) as bar:

@@ -18,13 +18,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     from nasbench_suite.results import load_runs
 
     if args.html or args.table:
+        from nasbench_suite.reproduction.run import check_table_space
         from nasbench_suite.results import read_config
 
-        if read_config(Path(args.dir)).get("spec", {}).get("live"):
+        config = read_config(Path(args.dir))
+        if config.get("spec", {}).get("live"):
             raise ConfigError(
                 f"{args.dir} holds live runs: --html and --table read the found archs' accuracies from the table, "
                 "which live accuracies are not comparable with; use `report DIR`, --json or --significance"
             )
+        check_table_space(Path(args.dir), config, open_store(args))
     if args.html:
         from nasbench_suite.analysis.html_report import write_html
 

@@ -42,7 +42,7 @@ from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.protocol import BaseStrategy, SearchProblem
 from nasbench_suite.reproduction.hpbandster_bohb import HpBandSterBOHB, budget_fidelities, hpbandster_budgets
 from nasbench_suite.reproduction.nb201_worker import Nb201Worker
-from nasbench_suite.reproduction.protocols import NB201_BOHB_WORKER, TABLE, Protocol, SearchRow
+from nasbench_suite.reproduction.protocols import NB201, NB201_BOHB_WORKER, TABLE, Protocol, SearchRow
 from nasbench_suite.runner import ComparisonSpec, OracleFactory, SteppedOracle
 from nasbench_suite.store import Store
 
@@ -148,12 +148,54 @@ def _run(
     )
 
 
+def check_table_space(directory: Path, config: Mapping[str, Any], store: Store) -> None:
+    """ConfigError when `directory` holds one-shot runs of another space than `store`'s: their archs are
+    codes of that space, which the table would read as other archs."""
+    oneshot = config.get("spec", {}).get("oneshot")
+    if not isinstance(oneshot, dict):
+        return
+    ops, nodes = tuple(oneshot.get("ops", ())), oneshot.get("nodes")
+    if (ops, nodes) != (tuple(store.space.ops), store.space.n_nodes):
+        raise ConfigError(
+            f"{str(directory)!r} holds one-shot runs on another space ({nodes} nodes, ops {', '.join(ops)}) than "
+            f"the store's ({store.space.n_nodes} nodes, ops {', '.join(store.space.ops)}): the table has none of "
+            "their archs; use `report DIR`, --json or --significance"
+        )
+
+
+def check_oneshot_dir(protocol: Protocol, store: Store, directory: Path) -> None:
+    """ConfigError unless `directory` can give `protocol`'s weight-sharing rows: the protocol is nb201 and
+    `directory` is a `nasbench-suite oneshot` results directory on the store's space with finished runs.
+    Checked before anything runs."""
+    from nasbench_suite.errors import SuiteError
+    from nasbench_suite.results import load_runs, read_config
+
+    if protocol.key != "nb201":
+        raise ConfigError(f"--oneshot adds rows to the nb201 table only, not to {protocol.key!r}")
+    try:
+        config = read_config(directory)
+    except SuiteError as exc:
+        raise ConfigError(f"--oneshot: {exc}") from None
+    if not isinstance(config["spec"].get("oneshot"), dict):
+        raise ConfigError(
+            f"--oneshot {str(directory)!r} holds no one-shot runs; give a `nasbench-suite oneshot --out DIR` directory"
+        )
+    check_table_space(directory, config, store)
+    try:
+        runs = load_runs(directory)
+    except SuiteError as exc:
+        raise ConfigError(f"--oneshot: {exc}") from None
+    if runs.empty or "derived_arch" not in runs:
+        raise ConfigError(f"--oneshot {str(directory)!r} has no finished one-shot runs yet")
+
+
 def oneshot_section(report: ReproductionReport, store: Store, directory: Path) -> ReproductionReport:
     """The report with the weight-sharing rows this suite ran (`nasbench-suite oneshot --out DIR`), read by
     `live_training.oneshot.report.oneshot_rows` beside the published ones; without it they stay published
     only. Imported here, lazily: the one-shot package needs torch."""
     from nasbench_suite.live_training.oneshot.report import format_markdown, oneshot_rows
 
+    check_oneshot_dir(NB201, store, directory)
     rows = oneshot_rows(directory, store)
     body = f"From `{directory}` (mean ± std over runs, the derived cells' 200-epoch seed means):\n\n"
     return dataclasses.replace(
@@ -179,6 +221,8 @@ def reproduce(
     """Run (or finish) every comparison of `protocol` under `out` and return its report. Table runs go
     to `executor` when given (`executors.py`: Ray), else to `jobs` local processes."""
     out = Path(out)
+    if oneshot is not None:
+        check_oneshot_dir(protocol, store, Path(oneshot))
     published = load_published(protocol.published)
     dirs: dict[str, list[Path]] = {}
     pairs: list[tuple[str, Path]] = []
