@@ -103,7 +103,7 @@ def build_network(
         space, arch, num_classes=num_classes, channels=channels, cells_per_stage=cells_per_stage
     )
     if generator is not None:
-        _initialize(model, generator)
+        initialize_weights(model, generator)
     return model
 
 
@@ -114,7 +114,7 @@ def _check_int(name: str, value: object, low: int) -> None:
         )
 
 
-def _initialize(model: nn.Module, generator: torch.Generator) -> None:
+def initialize_weights(model: nn.Module, generator: torch.Generator) -> None:
     """PyTorch's default init of every conv and linear layer, drawn from `generator`."""
     for module in model.modules():
         if isinstance(module, nn.Conv2d | nn.Linear):

@@ -140,7 +140,7 @@ def default_threads() -> int:
 
 
 @contextmanager
-def _num_threads(n: int | None) -> Iterator[None]:
+def torch_threads(n: int | None) -> Iterator[None]:
     """Set torch's intra-op thread count for the duration of a run, then put it back."""
     before = torch.get_num_threads()
     if n is not None:
@@ -223,7 +223,8 @@ def _logits(out: Any) -> torch.Tensor:
     return out[-1] if isinstance(out, (tuple, list)) else out
 
 
-def _save_atomic(obj: dict[str, Any], path: Path) -> None:
+def save_atomic(obj: dict[str, Any], path: Path) -> None:
+    """`torch.save` to a temporary file beside `path`, then renamed over it: a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     torch.save(obj, tmp)
@@ -276,7 +277,7 @@ def train(
     }
     ckpt_path = None if checkpoint is None else Path(checkpoint)
     try:
-        with _num_threads(None if dev.type == "cuda" else (threads or default_threads())):
+        with torch_threads(None if dev.type == "cuda" else (threads or default_threads())):
             run = _Run.start(model, data, dev, config, compile_model)
             history, train_seconds, start_epoch = _resume(run, ckpt_path, epochs)
             for epoch in range(start_epoch, epochs):
@@ -297,7 +298,7 @@ def train(
                 )
                 history.append(stats)
                 if ckpt_path is not None:
-                    _save_atomic(run.checkpoint(epoch + 1, history, train_seconds), ckpt_path)
+                    save_atomic(run.checkpoint(epoch + 1, history, train_seconds), ckpt_path)
                 if on_epoch is not None:
                     on_epoch(stats)
     except torch.cuda.OutOfMemoryError as exc:

@@ -503,3 +503,20 @@ def test_reproduce_checks_the_oneshot_directory_before_running(
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not repro.exists()
+
+
+def test_the_oneshot_modules_import_no_private_names() -> None:
+    """What they share with the live recipe and model (threads, atomic checkpoints, weight init) is public."""
+    import ast
+
+    import nasbench_suite.live_training.oneshot as package
+
+    private = [
+        f"{path.name}: {alias.name}"
+        for path in sorted(Path(package.__file__).parent.glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("nasbench_suite")
+        for alias in node.names
+        if alias.name.startswith("_")
+    ]
+    assert private == []

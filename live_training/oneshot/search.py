@@ -32,12 +32,12 @@ from nasbench_suite.live_training.oneshot.methods import method_class
 from nasbench_suite.live_training.oneshot.supernet import Path as CellPath
 from nasbench_suite.live_training.oneshot.supernet import SearchCell, build_supernet
 from nasbench_suite.live_training.recipe import (
-    _num_threads,
-    _save_atomic,
     augment,
     default_threads,
     input_transform,
     resolve_device,
+    save_atomic,
+    torch_threads,
 )
 from nasbench_suite.space import Arch, CellSpace
 
@@ -102,7 +102,7 @@ def run_search(
     On a CPU, torch runs `settings.threads` threads for the duration (an oversubscribed machine runs
     one thread per process many times faster than two that spin-wait on each other)."""
     on_cuda = resolve_device(settings.device).type == "cuda"
-    with _num_threads(None if on_cuda else (settings.threads or default_threads())):
+    with torch_threads(None if on_cuda else (settings.threads or default_threads())):
         return _search(
             space, data, settings, checkpoint=checkpoint, penalty=penalty, on_epoch=on_epoch, on_step=on_step
         )
@@ -219,7 +219,7 @@ def _search(
             )
             history.append(record)
             if ckpt is not None:
-                _save_atomic(
+                save_atomic(
                     {
                         "format": CHECKPOINT_FORMAT,
                         "config": config,

@@ -169,9 +169,9 @@ def build_supernet(
     generator: torch.Generator | None = None,
 ) -> Supernet:
     """The supernet of `space` at this width and depth; `generator` draws PyTorch's default init."""
-    from nasbench_suite.live_training.model import _initialize
+    from nasbench_suite.live_training.model import initialize_weights
 
     net = Supernet(space, num_classes=num_classes, channels=channels, cells_per_stage=cells_per_stage)
     if generator is not None:
-        _initialize(net, generator)
+        initialize_weights(net, generator)
     return net
