@@ -186,6 +186,7 @@ def test_the_oracle_answers_exactly_the_measurement_limit(
 def test_an_unknown_dataset_or_schedule_is_named_with_the_valid_ones(
     store: Store, kwargs: dict, message: str
 ) -> None:
+    kwargs = dict(kwargs)  # the parameter's own dict stays as it was for a rerun in the same process
     dataset = kwargs.pop("dataset", DS)
     with pytest.raises(UnknownNameError) as err:
         TabularOracle(
