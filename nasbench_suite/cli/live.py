@@ -25,7 +25,7 @@ def beside_checkout(default: str) -> str:
     path = Path(default)
     if path.is_absolute() or path.exists():
         return default
-    beside = Path(__file__).resolve().parents[1] / path
+    beside = Path(__file__).resolve().parents[2] / path  # the checkout: nasbench_suite/cli/live.py -> ../..
     return str(beside.resolve()) if beside.exists() else default
 
 
