@@ -45,6 +45,14 @@ def _store(path: Path) -> Store:
     builder.add(TableSpec("cifar10", "test_acc", 200, (), (200,)), np.arange(70.0, 78.0).reshape(n, 1, 1))
     builder.add(TableSpec(DS, "params_mb"), np.array(PARAMS))
     builder.add(TableSpec(DS, "hw_latency_ms/pixel3"), np.array(PARAMS) * 10)
+    builder.add(TableSpec(DS, "zc_synflow"), np.arange(8.0))
+    # a second search dataset: its own times, and a 1-epoch schedule without times listed first
+    im = "ImageNet16-120"
+    builder.add(TableSpec(im, "valid_acc", 1, (), (1,)), np.full((n, 1, 1), 5.0))
+    builder.add(TableSpec(im, "valid_acc", 12, (), (12,)), np.arange(20.0, 28.0).reshape(n, 1, 1))
+    builder.add(TableSpec(im, "train_time_s", 12, (), (12,)), (np.array(PER_EPOCH_S) * 120).reshape(n, 1, 1))
+    builder.add(TableSpec(im, "valid_acc", 200, (), (200,)), np.arange(30.0, 38.0).reshape(n, 1, 1))
+    builder.add(TableSpec(im, "test_acc", 200, (), (200,)), np.arange(40.0, 48.0).reshape(n, 1, 1))
     return Store(builder.write(path / "rules"))
 
 
@@ -175,7 +183,7 @@ def test_the_oracle_answers_exactly_the_measurement_limit(
     [
         (
             {"dataset": "cifar100"},
-            "unknown dataset 'cifar100' for this store; valid: cifar10, cifar10-valid; did you mean 'cifar10'?",
+            "unknown dataset 'cifar100' for this store; valid: ImageNet16-120, cifar10, cifar10-valid; did you mean 'cifar10'?",
         ),
         (
             {"schedule": 50},
@@ -200,6 +208,54 @@ def test_an_unknown_fidelity_is_named_with_the_valid_ones(store: Store) -> None:
         UnknownNameError, match=r"unknown fidelity \(epoch/schedule\) Fidelity\(epoch=7, schedule=12\)"
     ):
         _oracle(store).evaluate(arch(0), Fidelity(7, 12))
+
+
+def test_an_epochs_budget_admits_evaluations_that_fill_it_exactly(store: Store) -> None:
+    o = _oracle(store, Budget(BudgetKind.EPOCHS, 16))
+    o.evaluate(arch(0), F12)
+    o.evaluate(arch(1), F4)
+    with pytest.raises(BudgetExhausted):
+        o.evaluate(arch(2), Fidelity(4, 12))
+    assert o.spent.epochs == 16
+
+
+def test_the_problem_names_the_default_fidelity_and_the_objective(store: Store) -> None:
+    problem = _oracle(store, objective="params_mb").problem
+    assert problem.default_fidelity == F12 and problem.fidelities == (F4, F12)
+    assert problem.objective == "params_mb"
+    with pytest.raises(UnknownNameError, match="for --objective on cifar10-valid"):
+        _oracle(store, objective="latency")
+
+
+def test_each_dataset_is_priced_from_its_own_times(store: Store) -> None:
+    from nasbench_suite.datasets import validation_epoch_fraction
+
+    c10 = _oracle(store)
+    im = TabularOracle(
+        store, "ImageNet16-120", Budget(BudgetKind.EVALUATIONS, 9), rng=np.random.default_rng(0)
+    )
+    assert c10.evaluate(arch(2), F12).cost_s == 3.0 * 12 + 0.25
+    fraction = validation_epoch_fraction("ImageNet16-120")
+    assert im.evaluate(arch(2), F12).cost_s == pytest.approx(30.0 * 12 + 30.0 * fraction)
+    assert im.problem.fidelities == (F12,)  # the 1-epoch schedule has no times, so it is not offered
+
+
+def test_a_schedule_without_training_times_is_named(store: Store) -> None:
+    with pytest.raises(
+        StoreError, match=r"^the store has no training times for cifar10-valid at 200 epochs$"
+    ):
+        _oracle(store, schedule=200)
+
+
+def test_a_zero_cost_proxy_costs_one_forward_pass_over_its_batch(store: Store) -> None:
+    from nasbench_suite.cost_model import PROXY_BATCH
+    from nasbench_suite.datasets import FORWARD_FRACTION, dataset_info
+
+    measured = _oracle(store).measure(arch(2), "zc_synflow")
+    assert measured.value == 2.0
+    expected = 3.0 * PROXY_BATCH / dataset_info(DS).n_train * FORWARD_FRACTION
+    assert measured.cost_s == pytest.approx(expected, rel=1e-12) and PROXY_BATCH == 128
+    assert expected == pytest.approx(3.0 * 128 / 25000 / 3, rel=1e-12)
 
 
 def test_the_measurement_limit_answers_exactly_that_many() -> None:
