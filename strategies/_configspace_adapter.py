@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import BaseStrategy, Fidelity, Observation, Proposal, SearchProblem
 from nasbench_suite.space import Arch
+from nasbench_suite.strategies.hyperband import ladder_between
 
 WORST_LOSS = 100.0  # 100 - 0 % accuracy
 _LIVE = ("_pending", "_log", "_optimizer")  # rebuilt by `_reset` and the replay, never pickled
@@ -84,3 +86,15 @@ class ConfigSpaceAdapter(BaseStrategy):
                 self.ask()
             else:
                 self.tell(*entry)
+
+
+def multi_fidelity_ladder(
+    problem: SearchProblem, min_fidelity: str | None, max_fidelity: str | None, who: str
+) -> list[Fidelity]:
+    """The fidelities a multi-fidelity optimizer may use (Hyperband's ladder); at least two of them."""
+    levels = ladder_between(problem, min_fidelity or None, max_fidelity or None, who)
+    if len(levels) < 2:
+        raise ConfigError(
+            f"{who} needs at least two fidelities between min_fidelity and max_fidelity, got {levels[0]} only"
+        )
+    return levels

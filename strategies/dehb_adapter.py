@@ -18,8 +18,8 @@ from nasbench_suite.optional import require
 from nasbench_suite.protocol import Fidelity, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies._candidates import require_positive
-from nasbench_suite.strategies._configspace_adapter import ConfigSpaceAdapter
-from nasbench_suite.strategies.hyperband import check_eta, ladder, parse_fidelity
+from nasbench_suite.strategies._configspace_adapter import ConfigSpaceAdapter, multi_fidelity_ladder
+from nasbench_suite.strategies.hyperband import check_eta
 from nasbench_suite.strategies.registry import register
 
 _TOL = 1e-9
@@ -68,14 +68,8 @@ class Dehb(ConfigSpaceAdapter):
             raise ConfigError(f"dehb: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
         self.strategy = strategy
         self.eta = int(check_eta(eta, "dehb"))
-        low = parse_fidelity(min_fidelity, problem, "dehb", "min_fidelity") if min_fidelity else None
-        high = parse_fidelity(max_fidelity, problem, "dehb", "max_fidelity") if max_fidelity else None
         self.min_fidelity, self.max_fidelity = min_fidelity, max_fidelity
-        self._ladder = ladder(problem, low, high, "dehb")
-        if len(self._ladder) < 2:
-            raise ConfigError(
-                f"dehb needs at least two fidelities between min_fidelity and max_fidelity, got {self._ladder[0]} only"
-            )
+        self._ladder = multi_fidelity_ladder(problem, min_fidelity, max_fidelity, "dehb")
         super().__init__(problem, rng)
 
     def _start(self) -> None:

@@ -78,6 +78,15 @@ def ladder(problem: SearchProblem, low: Fidelity | None, high: Fidelity | None, 
     return [f for f in family if low.epoch <= f.epoch <= high.epoch]
 
 
+def ladder_between(
+    problem: SearchProblem, min_fidelity: str | int | None, max_fidelity: str | int | None, who: str
+) -> list[Fidelity]:
+    """`ladder` from the hyperparameters as given (None: the family's ends), each parsed and checked."""
+    low = None if min_fidelity is None else parse_fidelity(min_fidelity, problem, who, "min_fidelity")
+    high = None if max_fidelity is None else parse_fidelity(max_fidelity, problem, who, "max_fidelity")
+    return ladder(problem, low, high, who)
+
+
 def rungs(levels: Sequence[Fidelity], eta: float) -> tuple[Fidelity, ...]:
     """Rung fidelities, lowest first: the geometric budgets max * eta^-k floored onto `levels`."""
     low, high = levels[0].epoch, levels[-1].epoch
@@ -159,9 +168,7 @@ class BracketSearch(BaseStrategy):
     ) -> None:
         who = self.name
         self.eta = check_eta(eta, who)
-        low = None if min_fidelity is None else parse_fidelity(min_fidelity, problem, who, "min_fidelity")
-        high = None if max_fidelity is None else parse_fidelity(max_fidelity, problem, who, "max_fidelity")
-        self.rungs = rungs(ladder(problem, low, high, who), self.eta)
+        self.rungs = rungs(ladder_between(problem, min_fidelity, max_fidelity, who), self.eta)
         self.s_max = len(self.rungs) - 1
         self._problem = problem
         self._rng = rng

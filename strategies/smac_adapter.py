@@ -19,13 +19,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasbench_suite.configspace import configuration_space, to_arch
-from nasbench_suite.errors import ConfigError
 from nasbench_suite.optional import require
 from nasbench_suite.protocol import Fidelity, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies._candidates import require_int
-from nasbench_suite.strategies._configspace_adapter import ConfigSpaceAdapter
-from nasbench_suite.strategies.hyperband import check_eta, ladder, parse_fidelity
+from nasbench_suite.strategies._configspace_adapter import ConfigSpaceAdapter, multi_fidelity_ladder
+from nasbench_suite.strategies.hyperband import check_eta
 from nasbench_suite.strategies.registry import register
 
 _TOL = 1e-9
@@ -219,14 +218,8 @@ class SmacMultiFidelity(_Smac):
     ) -> None:
         self._check("smac_mf", n_trials, challengers, local_search_iterations)
         self.eta = int(check_eta(eta, "smac_mf"))
-        low = parse_fidelity(min_fidelity, problem, "smac_mf", "min_fidelity") if min_fidelity else None
-        high = parse_fidelity(max_fidelity, problem, "smac_mf", "max_fidelity") if max_fidelity else None
         self.min_fidelity, self.max_fidelity = min_fidelity, max_fidelity
-        self._ladder = ladder(problem, low, high, "smac_mf")
-        if len(self._ladder) < 2:
-            raise ConfigError(
-                f"smac_mf needs at least two fidelities between min_fidelity and max_fidelity, got {self._ladder[0]} only"
-            )
+        self._ladder = multi_fidelity_ladder(problem, min_fidelity, max_fidelity, "smac_mf")
         super().__init__(problem, rng)
 
     def _scenario_budgets(self) -> dict[str, float]:

@@ -200,7 +200,7 @@ class _Plan:
 
         spec = self.spec.to_json() | {"oneshot": self.settings}
         self.spec_json = spec
-        config = {
+        config: dict[str, Any] | None = {
             "spec": spec,
             "suite_version": __version__,
             "data_checksum": self.store.checksum,
