@@ -74,8 +74,8 @@ def factory(name, problem, rng, hparams):
 
 def per_evaluation(name):
     spec = ComparisonSpec((name,), (DATASET,), runs, Budget(BudgetKind.SECONDS, 12000), seed=0)
-    out = Path(tempfile.mkdtemp(dir=scratch))
     def once():
+        out = Path(tempfile.mkdtemp(dir=scratch))  # new files, as a comparison writes: no overwrite
         evaluations, started = 0, time.process_time()
         for run in range(runs):
             columns, meta = run_one(store, spec, name, DATASET, run, factory)

@@ -57,10 +57,14 @@ class CostModel:
     def training(self, index: int, fidelity: Fidelity) -> float:
         """Seconds to train arch `index` for `fidelity.epoch` epochs and validate it once (the same
         float as `training_all`'s element: numpy rounds an array's products and sums as a scalar's)."""
+        return self.training_costs(fidelity)[index]
+
+    def training_costs(self, fidelity: Fidelity) -> list[float]:
+        """`training` of every arch index at `fidelity`, as a list built once (read it, never change it)."""
         costs = self._training.get(fidelity)
         if costs is None:
             costs = self._training[fidelity] = self.training_all(fidelity).tolist()
-        return costs[index]
+        return costs
 
     def training_all(self, fidelity: Fidelity) -> np.ndarray:
         """`training` for every arch index at once (NaN where the table has no time)."""

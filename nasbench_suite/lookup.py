@@ -9,6 +9,7 @@ mean and the fidelity is listed in `noise_fallbacks`; nothing is imputed: a miss
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,6 +46,7 @@ class ValidationLookup:
         self.noise = noise
         self.noise_fallbacks: set[Fidelity] = set()
         self._tables: dict[Fidelity, _FidelityTable] = {}
+        self._store = store
         for s in schedules:
             valid = store.table(dataset, "valid_acc", s)
             for k, epoch in enumerate(valid.spec.points):
@@ -66,17 +68,45 @@ class ValidationLookup:
     def value(self, index: int, fidelity: Fidelity, rng: np.random.Generator) -> float:
         """The accuracy one evaluation of arch `index` at `fidelity` shows (draws from `rng` under
         `random` noise where seeds exist)."""
+        return self.reader(fidelity)(index, rng)
+
+    def reader(self, fidelity: Fidelity) -> Callable[[int, np.random.Generator], float]:
+        """`value` at one fidelity, as a function of (index, rng): the oracle resolves the fidelity once
+        and calls it per evaluation. Seed means are read from a list built once per open store (a list
+        item is the same float as the array's element, several times cheaper to read)."""
         table = self._tables[fidelity]
         if self.noise is Noise.RANDOM and table.has_seeds:
-            seeds = table.values[index, 1:, table.point]
-            present = np.flatnonzero(~np.isnan(seeds))
-            if len(present):
-                return float(seeds[present[rng.integers(len(present))]])
-        if self.noise is Noise.RANDOM:
-            self.noise_fallbacks.add(fidelity)
+            return lambda index, rng: self._draw(index, fidelity, table, rng)
+        means: list[float] = self._store.derived(
+            ("valid_means", self.dataset, fidelity), lambda: table.values[:, 0, table.point].tolist()
+        )
+        # `random` noise without seeds to draw from falls back to the mean: recorded at the first read
+        fallback = [self.noise is Noise.RANDOM]
+
+        def mean(index: int, _: np.random.Generator) -> float:
+            if fallback[0]:
+                self.noise_fallbacks.add(fidelity)
+                fallback[0] = False
+            value: float = means[index]
+            if value != value:
+                raise self._missing(index, fidelity)
+            return value
+
+        return mean
+
+    def _missing(self, index: int, fidelity: Fidelity) -> StoreError:
+        return StoreError(
+            f"the store has no {self.dataset} validation accuracy at {fidelity} epochs for arch {index}"
+        )
+
+    def _draw(self, index: int, fidelity: Fidelity, table: _FidelityTable, rng: np.random.Generator) -> float:
+        """One seed's value of an arch drawn from those that exist; the mean where it has none."""
+        seeds = table.values[index, 1:, table.point]
+        present = np.flatnonzero(~np.isnan(seeds))
+        if len(present):
+            return float(seeds[present[rng.integers(len(present))]])
+        self.noise_fallbacks.add(fidelity)
         value = float(table.values[index, 0, table.point])
         if value != value:
-            raise StoreError(
-                f"the store has no {self.dataset} validation accuracy at {fidelity} epochs for arch {index}"
-            )
+            raise self._missing(index, fidelity)
         return value

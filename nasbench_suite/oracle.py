@@ -17,8 +17,9 @@ never mixed into simulated time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -45,7 +46,7 @@ from nasbench_suite.trajectory import Incumbent, Trajectory
 HW_PREFIX = "hw_latency_ms/"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pending:
     """An evaluation or measurement that has been priced and drawn but not yet recorded."""
 
@@ -110,11 +111,7 @@ class TabularOracle(OneWorker):
             raise unknown("schedule (epochs)", schedule, schedules, f"{dataset} validation accuracy")
         self.cost = CostModel.of(store, dataset, schedules, schedule)
         self.lookup = ValidationLookup(store, dataset, self.cost.schedules, self.noise)
-        self._static = {
-            m: np.asarray(store.table(dataset, m).column("mean"))
-            for m in store.metrics(dataset)
-            if not store.schedules(dataset, m)
-        }
+        self._static = store.derived(("static_metrics", dataset), lambda: _static_metrics(store, dataset))
         for metric, what in (
             (constraint.metric if constraint else None, "--constraint"),
             (objective, "--objective"),
@@ -144,6 +141,10 @@ class TabularOracle(OneWorker):
         self._started_evaluations = 0
         self._started_epochs = 0
         self._measurements = 0
+        # the fidelity of the last request, resolved: its costs and its validation reader
+        self._fidelity = self.problem.default_fidelity
+        self._costs = self.cost.training_costs(self._fidelity)
+        self._read = self.lookup.reader(self._fidelity)
 
     @property
     def noise_fallbacks(self) -> set[Fidelity]:
@@ -171,9 +172,13 @@ class TabularOracle(OneWorker):
             self._measurements += 1
             return Pending(request, index, float(values[index]), cost, at_s)
         fidelity = request.fidelity
-        if fidelity not in self.lookup:
-            raise unknown("fidelity (epoch/schedule)", fidelity, self.problem.fidelities)
-        cost = self.cost.training(index, fidelity)
+        if fidelity is not self._fidelity:  # requests mostly repeat one fidelity object: resolve it once
+            if fidelity not in self.lookup:
+                raise unknown("fidelity (epoch/schedule)", fidelity, self.problem.fidelities)
+            self._fidelity = fidelity
+            self._costs = self.cost.training_costs(fidelity)
+            self._read = self.lookup.reader(fidelity)
+        cost = self._costs[index]
         fits = self.spent.fits(
             self.budget, cost, fidelity.epoch, at_s, self._started_evaluations, self._started_epochs
         )
@@ -181,7 +186,7 @@ class TabularOracle(OneWorker):
             raise BudgetExhausted
         self._started_evaluations += 1
         self._started_epochs += fidelity.epoch
-        return Pending(request, index, self.lookup.value(index, fidelity, self._rng), cost, at_s)
+        return Pending(request, index, self._read(index, self._rng), cost, at_s)
 
     def finish(self, pending: Pending, *, incumbent_candidate: bool = True) -> Result:
         """Record a started request as finished at `pending.finish_s`; return what the strategy sees.
@@ -206,6 +211,18 @@ class TabularOracle(OneWorker):
             index, pending.cost_s, finish_s, request.fidelity, valid, self.incumbent
         )
         return Observation(request.arch, request.fidelity, valid, pending.cost_s, finish_s)
+
+
+def _static_metrics(store: Store, dataset: str) -> Mapping[str, np.ndarray]:
+    """The per-arch values without a schedule (latencies, FLOPs, parameters, proxies), read-only, built
+    once per open store and dataset."""
+    static = {}
+    for m in store.metrics(dataset):
+        if not store.schedules(dataset, m):
+            values = np.asarray(store.table(dataset, m).column("mean")).view()
+            values.flags.writeable = False  # on the view only: shared by every oracle of this store
+            static[m] = values
+    return MappingProxyType(static)
 
 
 def _unknown_measurable(metric: str, what: str, valid: Sequence[str], dataset: str) -> UnknownNameError:

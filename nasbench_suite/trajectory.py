@@ -66,34 +66,6 @@ class Trajectory:
         """The columns by name, as the lists themselves (no copy; `dataclasses.asdict` deep-copies)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def record(
-        self,
-        index: int,
-        cost_s: float,
-        time_s: float,
-        *,
-        trained: Fidelity | None,
-        valid_seen: float = NAN,
-        measure: str = "",
-        measured_value: float = NAN,
-        incumbent: tuple[int, float, float, float] = (-1, NAN, NAN, NAN),
-    ) -> None:
-        """Append one row: a training evaluation (`trained` fidelity, `valid_seen`) or a measurement
-        (`measure`, `measured_value`), and the incumbent after it as (index, valid seen, valid, test)."""
-        self.arch_index.append(index)
-        self.cost_s.append(cost_s)
-        self.time_s.append(time_s)
-        self.epoch.append(trained.epoch if trained else 0)
-        self.schedule.append(trained.schedule if trained else 0)
-        self.valid_seen.append(valid_seen)
-        self.measure.append(measure)
-        self.measured_value.append(measured_value)
-        inc_index, inc_seen, inc_valid, inc_test = incumbent
-        self.incumbent_index.append(inc_index)
-        self.incumbent_valid_seen.append(inc_seen)
-        self.incumbent_valid.append(inc_valid)
-        self.incumbent_test.append(inc_test)
-
     def record_evaluation(
         self,
         index: int,
@@ -103,20 +75,41 @@ class Trajectory:
         valid_seen: float,
         incumbent: Incumbent,
     ) -> None:
-        self.record(index, cost_s, time_s, trained=trained, valid_seen=valid_seen, incumbent=incumbent.row())
+        """Append a training evaluation at the `trained` fidelity and the incumbent after it."""
+        self._append(index, cost_s, time_s, trained.epoch, trained.schedule, valid_seen, "", NAN, incumbent)
 
     def record_measurement(
         self, index: int, cost_s: float, time_s: float, metric: str, value: float, incumbent: Incumbent
     ) -> None:
-        self.record(
-            index,
-            cost_s,
-            time_s,
-            trained=None,
-            measure=metric,
-            measured_value=value,
-            incumbent=incumbent.row(),
-        )
+        """Append a measurement of `metric` (epoch 0, no validation accuracy) and the incumbent."""
+        self._append(index, cost_s, time_s, 0, 0, NAN, metric, value, incumbent)
+
+    def _append(
+        self,
+        index: int,
+        cost_s: float,
+        time_s: float,
+        epoch: int,
+        schedule: int,
+        valid_seen: float,
+        measure: str,
+        measured_value: float,
+        incumbent: Incumbent,
+    ) -> None:
+        # plain appends, positional arguments: this is the run loop's hot path
+        self.arch_index.append(index)
+        self.cost_s.append(cost_s)
+        self.time_s.append(time_s)
+        self.epoch.append(epoch)
+        self.schedule.append(schedule)
+        self.valid_seen.append(valid_seen)
+        self.measure.append(measure)
+        self.measured_value.append(measured_value)
+        inc_index, inc_seen, inc_valid, inc_test = incumbent.row()
+        self.incumbent_index.append(inc_index)
+        self.incumbent_valid_seen.append(inc_seen)
+        self.incumbent_valid.append(inc_valid)
+        self.incumbent_test.append(inc_test)
 
 
 def value_at(times: np.ndarray, values: np.ndarray, t: float) -> float:
