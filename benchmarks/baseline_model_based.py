@@ -203,6 +203,13 @@ class BisectionKDE(CategoricalKDE):
         self.cap = (self.c - 1) / self.c
         self.bw = np.clip(bisection_bandwidth(self.data, self.c), min(min_bandwidth, self.cap), self.cap)
 
+    def log_pdf(self, x: np.ndarray) -> np.ndarray:
+        """The (m, n, d) array of kernel terms, summed over d."""
+        same = x[:, None, :] == self.data[None, :, :]
+        log_k = np.where(same, np.log1p(-self.bw), np.log(self.bw / (self.c - 1))).sum(axis=2)
+        top = log_k.max(axis=1, keepdims=True)
+        return top[:, 0] + np.log(np.exp(log_k - top).mean(axis=1))
+
 
 class BisectionBOHB(BOHB):
     """BOHB with bisection bandwidths, its model fitted before the random_fraction draw."""

@@ -28,13 +28,32 @@ class CategoricalKDE:
         self.cap = (self.c - 1) / self.c  # the uniform kernel
         bw = bisection_bandwidths(self.data, self.c)
         self.bw = np.clip(bw, min(min_bandwidth, self.cap), self.cap)
+        self._tables: np.ndarray | None = None
 
     def log_pdf(self, x: np.ndarray) -> np.ndarray:
-        """Log density of every row of `x` (m, d)."""
-        same = x[:, None, :] == self.data[None, :, :]  # (m, n, d)
-        log_k = np.where(same, np.log1p(-self.bw), np.log(self.bw / (self.c - 1))).sum(axis=2)
+        """Log density of every row of `x` (m, d).
+
+        log k(x, datum i) = sum over columns j of log(1 - bw_j) where x_j equals the datum's category, else
+        log(bw_j / (c - 1)): read per column from a (c, n) table of the KDE (built at the first call) and
+        added column by column, left to right. That is the order in which numpy sums a last axis shorter
+        than 8 (NAS-Bench-201 has 6 edges), so the scores are bit for bit those of summing the (m, n, d)
+        array of terms, at a fraction of the cost; with 8 or more columns numpy's pairwise sum groups
+        the terms differently and the last bits may differ."""
+        tables, columns = self._column_tables(), x.T
+        log_k = np.take(tables[0], columns[0], axis=0)  # a new (m, n) array: accumulated in place
+        for j in range(1, len(tables)):
+            log_k += np.take(tables[j], columns[j], axis=0)
         top = log_k.max(axis=1, keepdims=True)
         return top[:, 0] + np.log(np.exp(log_k - top).mean(axis=1))
+
+    def _column_tables(self) -> np.ndarray:
+        """(d, c, n): for column j, row v holds log(1 - bw_j) where datum i's category is v, else
+        log(bw_j / (c - 1))."""
+        if self._tables is None:
+            own, other = np.log1p(-self.bw), np.log(self.bw / (self.c - 1))
+            terms = np.where(np.arange(self.c)[:, None, None] == self.data[None, :, :], own, other)
+            self._tables = np.ascontiguousarray(terms.transpose(2, 0, 1))
+        return self._tables
 
     def sample(self, m: int, rng: np.random.Generator, factor: float) -> np.ndarray:
         """m draws from the KDE with every bandwidth multiplied by `factor` (capped at uniform)."""

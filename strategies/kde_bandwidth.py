@@ -12,6 +12,9 @@ few Newton steps over at most c terms; `bisection_bandwidths` returns, from that
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 EPS = float(np.finfo(np.float64).eps)
@@ -36,22 +39,52 @@ def bisection_bandwidths(data: np.ndarray, c: int) -> np.ndarray:
     row by row in floating point, so the bits are the same (KDE scores of BOHB's candidates tie often,
     and the argmax between tied scores follows their last bits: same bandwidths, same searches)."""
     data = np.asarray(data)
-    n, cap = len(data), (c - 1) / c
+    n = len(data)
     out = []
     for j, col in enumerate(data.T.tolist()):
-        counts = _counts(col, c)
-        at_cap = _slope_at_cap(counts, n, c)
-        if at_cap > 0 or (at_cap == 0 and _float_slope(data, c, j, cap) >= 0):  # 0: rounding decided
-            out.append(cap)
-            continue
-        root, slack = _root(_groups(counts, n, c), cap)
-        lo, hi = 0.0, cap
-        for _ in range(BISECTION_STEPS):
-            mid = (lo + hi) / 2
-            up = mid < root if abs(mid - root) > slack else _float_slope(data, c, j, mid) > 0
-            lo, hi = (mid, hi) if up else (lo, mid)
-        out.append((lo + hi) / 2)
+        counts = tuple(_counts(col, c))
+        bw = _bisection_of_counts(counts, n, c)  # None: rounding decides a step, so the data must
+        out.append(bw if bw is not None else _bisection_on_data(data, c, j, counts))
     return np.array(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bisection_of_counts(counts: tuple[int, ...], n: int, c: int) -> float | None:
+    """The bisection's answer for a column with these category counts, or None where a step is within
+    rounding error of the maximum (only the rows' float sum of L' decides it). A pure function of the
+    counts, which repeat from one of BOHB's refits to the next: remembered (bounded; no result changes)."""
+    cap = (c - 1) / c
+    at_cap = _slope_at_cap(counts, n, c)
+    if at_cap != 0:
+        return cap if at_cap > 0 else _bisect(*_root(_groups(counts, n, c), cap), cap, None)
+    return None
+
+
+def _bisection_on_data(data: np.ndarray, c: int, column: int, counts: tuple[int, ...]) -> float:
+    """`_bisection_of_counts` where rounding decides: the steps near the maximum evaluate L' row by row."""
+    n, cap = len(data), (c - 1) / c
+    at_cap = _slope_at_cap(counts, n, c)
+    if at_cap > 0 or (at_cap == 0 and _float_slope(data, c, column, cap) >= 0):  # 0: rounding decided
+        return cap
+    bw = _bisect(*_root(_groups(counts, n, c), cap), cap, lambda mid: _float_slope(data, c, column, mid) > 0)
+    assert bw is not None  # with a rule for the close steps every step is decided
+    return bw
+
+
+def _bisect(root: float, slack: float, cap: float, rising_at: Callable[[float], bool] | None) -> float | None:
+    """The midpoint of the cell of [0, cap] halved 24 times that holds `root`; a midpoint within `slack`
+    of it is decided by `rising_at` (None: give up, return None)."""
+    lo, hi = 0.0, cap
+    for _ in range(BISECTION_STEPS):
+        mid = (lo + hi) / 2
+        if abs(mid - root) > slack:
+            up = mid < root
+        elif rising_at is None:
+            return None
+        else:
+            up = rising_at(mid)
+        lo, hi = (mid, hi) if up else (lo, mid)
+    return (lo + hi) / 2
 
 
 def _counts(col: list[int], c: int) -> list[int]:
@@ -59,13 +92,13 @@ def _counts(col: list[int], c: int) -> list[int]:
     return [nk for nk in map(col.count, range(c)) if nk]
 
 
-def _slope_at_cap(counts: list[int], n: int, c: int) -> int:
+def _slope_at_cap(counts: Sequence[int], n: int, c: int) -> int:
     """An integer with the sign of L'((c-1)/c): there every a_k + b_k bw equals (n - 1) / c, so L' is
     c / (n - 1) sum_k n_k b_k, and (c - 1) b_k = (n - n_k) - (c - 1)(n_k - 1) is an integer."""
     return sum(nk * ((n - nk) - (c - 1) * (nk - 1)) for nk in counts)
 
 
-def _groups(counts: list[int], n: int, c: int) -> list[tuple[int, float, float]]:
+def _groups(counts: Sequence[int], n: int, c: int) -> list[tuple[int, float, float]]:
     """(n_k, a_k, b_k) of every category present in the column."""
     return [(nk, nk - 1.0, (n - nk) / (c - 1) - (nk - 1.0)) for nk in counts]
 

@@ -162,3 +162,23 @@ def test_bohb_reproduces_the_previous_versions_searches_bit_for_bit(seed: int, h
     NATS-Bench's (4 samples, no random configs, min_bandwidth 0.3)."""
     expected = RECORDED[seed, hparams]
     assert bohb_trajectory(seed, len(expected.split()), json.loads(hparams)) == expected
+
+
+@pytest.mark.parametrize("d", [1, 3, 6, 7])
+def test_kde_scores_equal_the_sum_over_the_array_of_kernel_terms_bit_for_bit(d: int) -> None:
+    """log_pdf reads each column's terms from a table and adds them left to right; the scores must be the
+    bits of summing the (m, n, d) array of terms (what earlier versions computed), since BOHB's argmax
+    between tied candidates follows the last bits."""
+    from nasbench_suite.strategies.bohb import CategoricalKDE
+
+    rng = np.random.default_rng(d)
+    for _ in range(50):
+        c, n, m = int(rng.integers(2, 7)), int(rng.integers(d + 2, 90)), int(rng.integers(1, 80))
+        kde = CategoricalKDE(rng.integers(c, size=(n, d)), c, 1e-3)
+        x = rng.integers(c, size=(m, d))
+        terms = np.where(x[:, None, :] == kde.data[None, :, :], np.log1p(-kde.bw), np.log(kde.bw / (c - 1)))
+        log_k = terms.sum(axis=2)
+        top = log_k.max(axis=1, keepdims=True)
+        expected = top[:, 0] + np.log(np.exp(log_k - top).mean(axis=1))
+        assert np.array_equal(kde.log_pdf(x), expected)
+        assert np.array_equal(kde.log_pdf(x), expected)  # the tables, built at the first call, are reused
