@@ -14,8 +14,9 @@ from pathlib import Path
 
 from nasbench_suite import __version__
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.executors import Executor, LocalExecutor
+from nasbench_suite.executors import Executor, LocalExecutor, RayExecutor
 from nasbench_suite.imports import load_all
+from nasbench_suite.preflight import Notify, announce_grid, check_comparison, log_notice
 from nasbench_suite.results import atomic_write_bytes, run_file, write_run
 from nasbench_suite.results_lock import results_lock
 from nasbench_suite.resume import Cell, Todo
@@ -98,6 +99,7 @@ def run_comparison(
     start_method: str | None = None,
     executor: Executor | None = None,
     oracle_setup: Callable[..., OracleFactory] | None = None,
+    notify: Notify = log_notice,
 ) -> list[RunResult]:
     """Run every missing run of `spec` into `out`; returns what was run now. Live runs (`make_oracle`)
     run one at a time in this process: training uses every core; on an executor, each worker builds its
@@ -106,14 +108,39 @@ def run_comparison(
     runs done in this process show that a pool pays, `POOL_PAYS_AFTER_S`), started by
     `pool_context(start_method)`, which import `spec.strategy_modules` themselves); workers return
     each run file's bytes and this process writes them. The directory is locked for the whole call
-    (`results_lock`): a second writer fails at once, naming this one."""
+    (`results_lock`): a second writer fails at once, naming this one.
+
+    Before anything is written, a table comparison is checked (`preflight`): a budget that cannot fit
+    one evaluation of the schedule is a ConfigError naming the cheapest evaluation's cost; a budget that
+    fits only some evaluations, or noise that falls back to the seed mean, is a `notify` warning; a
+    grid of more than `preflight.LARGE_GRID` runs is announced to `notify` with its estimated time,
+    disk and memory (then submitted lazily, as every grid). `notify` defaults to a logged WARNING. The
+    executor is connected (a Ray cluster reached) after these checks and before the directory is
+    touched."""
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ConfigError(f"jobs must be a whole number >= 1, got {jobs!r}")
     out = Path(out)
+    if make_oracle is None:
+        load_all(spec.strategy_modules)
+        check_comparison(store, spec, notify=notify)
+    if executor is not None:
+        executor.connect()
+    if make_oracle is None:
+        announce_grid(store, spec, factory, jobs=_workers(executor, jobs), notify=notify)
     with results_lock(out):
         return _run_locked(
             store, spec, out, factory, jobs, progress, make_oracle, start_method, executor, oracle_setup
         )
+
+
+def _workers(executor: Executor | None, jobs: int | None) -> int:
+    """How many runs go at once (for the large grid's estimate): the local pool's processes, the Ray
+    cluster's CPUs, else `jobs` or every core."""
+    if isinstance(executor, LocalExecutor):
+        return executor.jobs
+    if isinstance(executor, RayExecutor):
+        return executor.cpus()
+    return jobs or os.cpu_count() or 1
 
 
 def _run_locked(

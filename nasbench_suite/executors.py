@@ -86,6 +86,10 @@ class Executor(ABC):
         """Start or reach the workers now (before a command writes anything), so that an unreachable
         cluster fails first, in one line."""
 
+    def check_resources(self, resources: Resources) -> None:  # noqa: B027 - a local pool runs anything
+        """ExecutorError now, before anything is written, when no worker could ever run an item that
+        needs `resources` (a GPU on a cluster without one): `map` would wait for it forever."""
+
     def close(self) -> None:  # noqa: B027 - optional: most executors hold nothing between maps
         """Release what the executor started (a local Ray instance)."""
 
@@ -249,6 +253,21 @@ class RayExecutor(Executor):
     def cpus(self) -> int:
         return max(1, int(self._ray().cluster_resources().get("CPU", 1)))
 
+    def check_resources(self, resources: Resources) -> None:
+        nodes = [n.get("Resources", {}) for n in self._ray().nodes() if n.get("Alive")]
+        gpus = max((n.get("GPU", 0) for n in nodes), default=0)
+        cpus = max((n.get("CPU", 0) for n in nodes), default=0)
+        if resources.gpus > gpus:  # Ray would wait for a GPU node forever
+            raise ExecutorError(
+                f"each task asks for {resources.gpus:g} GPU(s) but no node of the Ray cluster has more "
+                f"than {gpus:g}; add GPU nodes or train on the CPU (--device cpu)"
+            )
+        if resources.cpus > cpus:
+            raise ExecutorError(
+                f"each task asks for {resources.cpus:g} CPUs but no node of the Ray cluster has more than "
+                f"{cpus:g}; ask for fewer (--threads)"
+            )
+
     def batch_for(self, n_items: int | None, resources: Resources) -> int:
         if self.batch_size is not None:
             return self.batch_size
@@ -270,12 +289,7 @@ class RayExecutor(Executor):
             max_retries=self.max_retries,
             retry_exceptions=False,  # the work's own errors are answers, not failures to retry
         )
-        gpus = ray.cluster_resources().get("GPU", 0)
-        if resources.gpus > gpus:  # Ray would wait for a GPU node forever
-            raise ExecutorError(
-                f"each task asks for {resources.gpus:g} GPU(s) but the Ray cluster has {gpus:g}; "
-                "add GPU nodes or train on the CPU (--device cpu)"
-            )
+        self.check_resources(resources)
         work_ref = ray.put(work)
         slots = max(1, int(self.cpus() / max(resources.cpus, 1e-9)))
         source = iter(items)

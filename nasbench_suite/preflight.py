@@ -8,13 +8,20 @@
 - `estimate`: a grid larger than `LARGE_GRID` runs is announced with its estimated time, disk and
   memory, measured on one run of each strategy (run 0 on the first dataset, nothing written), before the
   runner starts submitting it lazily.
+- `check_comparison` and `announce_grid` apply these to a table comparison; `comparison.run_comparison`
+  calls them (so the CLI and the Python API check the same things, in one place). Warnings and the
+  estimate go to a `notify` callback: the CLI prints each as one line, the API's default logs them on
+  the `nasbench_suite.preflight` logger at WARNING (which Python prints on stderr when logging is not
+  configured).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +92,53 @@ def budget_warning(oracle: TabularOracle) -> str | None:
         f"{oracle.dataset} (they cost {np.nanmin(costs):.6g} to {costs[index]:.6g} simulated seconds): a run "
         "whose first proposal does not fit ends with no evaluation"
     )
+
+
+Notify = Callable[[str], None]
+_log = logging.getLogger(__name__)
+
+
+def log_notice(text: str) -> None:
+    """The default `notify`: a WARNING on this module's logger."""
+    _log.warning(text)
+
+
+def check_comparison(store: Store, spec: ComparisonSpec, *, notify: Notify = log_notice) -> None:
+    """Before a table comparison runs or writes anything, for each of its datasets: ConfigError when the
+    budget cannot fit one evaluation of the schedule (`check_budget_fits`), and a `warning: ...` notice
+    when it does not fit every one (`budget_warning`) or when the store has only seed means where the
+    comparison asks for a random seed's value."""
+    for dataset in spec.datasets:
+        oracle = TabularOracle(
+            store,
+            dataset,
+            spec.budget,
+            rng=np.random.default_rng(0),
+            noise=spec.noise,
+            schedule=spec.schedule,
+            constraint=spec.constraint,
+            objective=spec.objective,
+        )
+        check_budget_fits(oracle)
+        if (note := budget_warning(oracle)) is not None:
+            notify(f"warning: {note}")
+        if oracle.problem.default_fidelity in oracle.noise_fallback_fidelities():
+            notify(
+                f"warning: the store has only seed means for {dataset} at {spec.schedule} epochs; noise "
+                "'random' falls back to the mean there (recorded in the run metadata and the report)"
+            )
+
+
+def announce_grid(
+    store: Store, spec: ComparisonSpec, factory: StrategyFactory, *, jobs: int, notify: Notify = log_notice
+) -> Estimate | None:
+    """A grid of more than `LARGE_GRID` runs: its `estimate` on `jobs` workers, notified (and returned)
+    before any run of it starts; None for a smaller grid."""
+    if len(spec.strategies) * len(spec.datasets) * spec.runs <= LARGE_GRID:
+        return None
+    found = estimate(store, spec, factory, jobs)
+    notify(str(found))
+    return found
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,23 @@ def load(modules: Iterable[str] = ()) -> None:
     load_entry_points()
 
 
+def check_registers(modules: Iterable[str]) -> None:
+    """ConfigError naming the first of `modules` (as given: a dotted name or a .py file, imported
+    already) that registered no strategy: a module named on the command line that defines none is a
+    mistake (a typo in the file, a class without `@register`), not something to pass over silently."""
+    from nasbench_suite.imports import load
+    from nasbench_suite.strategies.registry import names
+
+    defined = {strategy_class(name).__module__ for name in names()}
+    for text in modules:
+        module = load(text).__name__
+        if not any(m == module or m.startswith(f"{module}.") for m in defined):
+            raise ConfigError(
+                f"strategy module {text!r} registered no strategy: decorate a BaseStrategy subclass in it "
+                "with @register (from nasbench_suite.strategies.registry import register)"
+            )
+
+
 def is_builtin(name: str) -> bool:
     return strategy_class(name).__module__.startswith(BUILTIN_PREFIX)
 

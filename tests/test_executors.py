@@ -284,8 +284,15 @@ def test_without_retries_a_killed_worker_is_one_error(ray_cluster, store: Store,
 
 
 def test_a_gpu_task_on_a_cluster_without_gpus_is_one_error(ray_cluster) -> None:
-    with pytest.raises(ExecutorError, match=r"asks for 1 GPU\(s\) but the Ray cluster has 0"):
+    with pytest.raises(
+        ExecutorError, match=r"asks for 1 GPU\(s\) but no node of the Ray cluster has more than 0"
+    ):
         list(RayExecutor().map(Square(), [1], resources=Resources(gpus=1)))
+    with pytest.raises(
+        ExecutorError, match=r"asks for 3 CPUs but no node of the Ray cluster has more than 2"
+    ):
+        RayExecutor().check_resources(Resources(cpus=3))
+    RayExecutor().check_resources(Resources(cpus=2))  # what the local Ray has: runs
 
 
 def test_a_study_stopped_on_ray_resumes_to_the_same_files(

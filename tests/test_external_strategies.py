@@ -233,14 +233,21 @@ def test_the_suite_itself_ignores_the_users_strategies_and_analysis_packages(out
     assert code == 2 and "--strategy-module MODULE_OR_FILE" in err and not (outside / "x").exists()
 
 
-def test_check_strategy_prints_each_verdict(outside: Path) -> None:
+@pytest.mark.realdata
+def test_check_strategy_prints_each_verdict(outside: Path, real_store_path: Path) -> None:
     code, out, err = run(
-        outside, "check-strategy", "hillfile", "--strategy-module", "loose/hill_file.py", "--store", "none"
+        outside,
+        "check-strategy",
+        "hillfile",
+        "--strategy-module",
+        "loose/hill_file.py",
+        "--store",
+        str(real_store_path),
     )
     assert code == 0, err
-    assert out.count("PASS  ") == 11 and "FAIL" not in out
-    assert "not run: a 12000 s search on NAS-Bench-201" in out
-    assert out.splitlines()[-1] == "11 of 11 checks passed"
+    assert out.count("PASS  ") == 12 and "FAIL" not in out
+    assert "PASS  a 12000 s search on NAS-Bench-201" in out
+    assert out.splitlines()[-1] == "12 of 12 checks passed"
 
     (outside / "loose" / "fixed_size.py").write_text(
         strategy_source("fixed_size").replace(
@@ -252,6 +259,62 @@ def test_check_strategy_prints_each_verdict(outside: Path) -> None:
     assert code == 1, err
     assert "FAIL  larger space: more nodes" in out and "proposed a cell outside the space" in out
     assert out.splitlines()[-1].endswith("checks passed") and not out.splitlines()[-1].startswith("11 of")
+
+
+def test_check_strategy_without_a_store_found_runs_the_other_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --store, no $NASBENCH_SUITE_STORE, no data/store here or in the suite's tree: the NAS-Bench-201
+    search is reported as not run and the other 11 checks run (the documented `when one is found`)."""
+    from nasbench_suite.cli import main
+    from nasbench_suite.store import locate
+
+    monkeypatch.delenv(locate.STORE_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(locate, "source_tree_store", lambda: tmp_path / "no-tree" / "data" / "store")
+    assert main(["check-strategy", "random"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith(
+        "not run: a 12000 s search on NAS-Bench-201 (needs the NAS-Bench-201 store: no benchmark store found"
+    )
+    assert out.count("PASS  ") == 11 and out.splitlines()[-1] == "11 of 11 checks passed"
+
+
+@pytest.mark.parametrize("given", ["flag", "environment"])
+def test_check_strategy_refuses_a_store_given_that_is_not_one(
+    given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nasbench_suite.cli import main
+    from nasbench_suite.store import locate
+
+    argv = ["check-strategy", "random"]
+    if given == "flag":
+        argv += ["--store", str(tmp_path)]
+    else:
+        monkeypatch.setenv(locate.STORE_ENV, str(tmp_path))
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1
+    assert captured.err.startswith(f"nasbench-suite: error: no benchmark store at {tmp_path}")
+
+
+def test_a_strategy_module_that_registers_nothing_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nasbench_suite.cli import main
+
+    empty = tmp_path / "no_strategies.py"
+    empty.write_text("VALUE = 1\n")
+    for argv in (["check-strategy", "random", "--store", str(tmp_path)], ["strategies"]):
+        assert main([*argv, "--strategy-module", str(empty)]) == 2  # the module, before the store
+        captured = capsys.readouterr()
+        assert captured.out == "" and len(captured.err.splitlines()) == 1
+        assert f"strategy module {str(empty)!r} registered no strategy" in captured.err
+    from nasbench_suite.strategies import external
+
+    with pytest.raises(ConfigError, match="'json' registered no strategy"):
+        external.check_registers(["json"])
+    external.check_registers([registry.strategy_class("rea").__module__])  # a module that registers one
 
 
 # ---------------------------------------------------------------- the pieces

@@ -59,7 +59,9 @@ def strategy_modules(
         from nasbench_suite.results import read_config
 
         recorded = list(read_config(out).get("spec", {}).get("strategy_modules", []))
-    external.load([*recorded, *(getattr(args, "strategy_module", None) or ())])
+    given = list(getattr(args, "strategy_module", None) or ())
+    external.load([*recorded, *given])
+    external.check_registers(given)
     return external.modules_of(names)
 
 
@@ -73,10 +75,18 @@ def executor_from(args: argparse.Namespace, *, connect: bool = True):
         return None
     if args.executor == "ray":
         import_ray()  # a missing Ray is one line before anything is written
-    executor = make_executor(args.executor, jobs=args.jobs, address=args.address)
+    executor = make_executor(args.executor, jobs=getattr(args, "jobs", None), address=args.address)
     if connect:
         executor.connect()
     return executor
+
+
+def check_executor_options(args: argparse.Namespace) -> None:
+    """--address names a Ray cluster: without --executor ray it is a mistake, refused before the command
+    opens, imports or writes anything."""
+    address = getattr(args, "address", None)
+    if address is not None and getattr(args, "executor", "local") != "ray":
+        raise ConfigError(f"--address needs --executor ray (got --address {address!r})")
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:

@@ -21,6 +21,7 @@ from nasbench_suite.cli import live as live_commands  # argument definitions onl
 from nasbench_suite.cli.common import (
     add_executor_arguments,
     add_strategy_module,
+    check_executor_options,
     executor_from,
     open_store,
     parse_constraint,
@@ -159,7 +160,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from nasbench_suite import strategies
     from nasbench_suite.comparison import run_comparison
     from nasbench_suite.oracle import TabularOracle
-    from nasbench_suite.preflight import LARGE_GRID, budget_warning, check_budget_fits, estimate
     from nasbench_suite.runner import ComparisonSpec
 
     store = open_store(args)
@@ -213,28 +213,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
         for name in spec.strategies:
             strategies.check_hyperparameters(name, oracle.problem, hparams.get(name))
-        check_budget_fits(oracle)
-        if (note := budget_warning(oracle)) is not None:
-            print(f"warning: {note}", file=sys.stderr)
-        if oracle.problem.default_fidelity in oracle.noise_fallback_fidelities():
-            print(
-                f"warning: the store has only seed means for {dataset} at {spec.schedule} epochs; noise 'random' "
-                "falls back to the mean there (recorded in the run metadata and the report)",
-                file=sys.stderr,
-            )
-    if len(spec.strategies) * len(spec.datasets) * spec.runs > LARGE_GRID:
-        jobs = args.jobs or os.cpu_count() or 1
-        print(f"nasbench-suite: {estimate(store, spec, strategies.build, jobs)}", file=sys.stderr, flush=True)
-    try:
-        if executor is not None:
-            executor.connect()
+    try:  # the budget, the noise and a large grid are checked there (`preflight`), before Ray is reached
         done = run_comparison(
-            store, spec, out, strategies.build, jobs=args.jobs, progress=not args.quiet, executor=executor
+            store,
+            spec,
+            out,
+            strategies.build,
+            jobs=args.jobs,
+            progress=not args.quiet,
+            executor=executor,
+            notify=_notice,
         )
     finally:
         if executor is not None:
             executor.close()
     return _compared(spec, out, len(done))
+
+
+def _notice(text: str) -> None:
+    """A comparison's warning or large-grid estimate: one line on stderr, before its runs start."""
+    print(f"nasbench-suite: {one_line(text)}", file=sys.stderr, flush=True)
 
 
 def _compare_live(args: argparse.Namespace, store, spec, out: Path, executor=None) -> int:
@@ -386,7 +384,9 @@ def cmd_check_strategy(args: argparse.Namespace) -> int:
     try:
         real = open_store(args)
     except StoreError as exc:
-        real = None
+        if args.store is not None or os.environ.get(STORE_ENV):
+            raise  # a store asked for by name must open: one line, exit 2
+        real = None  # none found where the store is looked for by default: the other checks still run
         print(f"not run: {CHECKS[-1].name} (needs the NAS-Bench-201 store: {exc})")
     print(f"contract of strategy {args.name!r}: {strategies.summary(args.name)}", flush=True)
 
@@ -626,7 +626,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cs.add_argument("name", help="registered strategy name (see `nasbench-suite strategies`)")
     add_strategy_module(cs)
-    cs.add_argument("--store", help=store_help + "; only for the 12000 s search on NAS-Bench-201")
+    cs.add_argument(
+        "--store",
+        help=store_help + "; only for the 12000 s search on NAS-Bench-201, reported as not run when no "
+        "store is given or found (a store given that cannot be opened is an error)",
+    )
     cs.set_defaults(func=cmd_check_strategy)
     return parser
 
@@ -660,6 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
+        check_executor_options(args)
         return args.func(args)
     except SuiteError as exc:
         # one line even when the message holds a path with a newline in it

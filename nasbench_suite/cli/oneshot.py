@@ -6,11 +6,13 @@ epoch's measured wall seconds as `cost_s` and their running sum as `time_s`, the
 shared-weight validation accuracy as what the method saw, and its 200-epoch table accuracies for
 reporting only (never fed back). `table_equiv_s` is the running wall time in table-equivalent seconds:
 wall seconds x (the table's per-image training time of the reference cell at NAS-Bench-201's scale) /
-(this machine's measured per-image training time of the same cell at the search's scale), so one-shot
-and table searches share an anytime axis. `report`, `--significance`, `--table` and `--html` read the
-directory like any comparison's.
+(the measured per-image training time of the same cell at the search's scale on the machine that ran the
+search), so one-shot and table searches share an anytime axis. `report`, `--significance`, `--table` and
+`--html` read the directory like any comparison's.
 
-Each search checkpoints after every epoch under DIR/oneshot/; rerunning the command resumes it.
+Each search checkpoints after every epoch under DIR/oneshot/; rerunning the command resumes it. With
+`--executor ray [--address ADDR]` every search is one Ray task (one GPU each on CUDA, else --threads
+CPUs); this process writes each run file as its search finishes (`live_training.oneshot.runs`).
 """
 
 from __future__ import annotations
@@ -60,8 +62,11 @@ def register_oneshot_parser(sub: Any, store_help: str) -> None:
     p.add_argument(
         "--threads",
         type=int,
-        help="CPU threads per search (default: all cores; 1 on a shared, loaded machine)",
+        help="CPU threads per search (default: all cores here, 1 on Ray; 1 on a shared, loaded machine)",
     )
+    from nasbench_suite.cli.common import add_executor_arguments
+
+    add_executor_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func=cmd_oneshot)
@@ -69,12 +74,13 @@ def register_oneshot_parser(sub: Any, store_help: str) -> None:
 
 # ============================================================================ the command
 def cmd_oneshot(args: argparse.Namespace) -> int:
-    from nasbench_suite.cli.common import open_store, parse_constraint, split_names
+    from nasbench_suite.cli.common import executor_from, open_store, parse_constraint, split_names
     from nasbench_suite.cli.report import cmd_report
     from nasbench_suite.datasets import check_search_dataset
     from nasbench_suite.errors import ConfigError
     from nasbench_suite.live_training.oneshot.base import check_hparams
     from nasbench_suite.live_training.oneshot.methods import LATENCY_METHODS, check_method, method_class
+    from nasbench_suite.live_training.oneshot.runs import device_kind
     from nasbench_suite.live_training.recipe import resolve_device
     from nasbench_suite.space import CellSpace
 
@@ -109,13 +115,23 @@ def cmd_oneshot(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"the store has no {constraint.metric!r} for {args.dataset}; measured: {', '.join(devices) or 'none'}"
         )
-    resolve_device(args.device)
     for value, flag in ((args.epochs, "--epochs"), (args.runs, "--runs"), (args.threads, "--threads")):
         if value is not None and value < 1:
             raise ConfigError(f"{flag} must be >= 1, got {value}")
+    executor = executor_from(args, connect=False)
+    if executor is None:
+        resolve_device(args.device)  # this machine trains
+    else:  # the workers train, on devices this machine may lack; one CPU thread each unless told
+        device_kind(args.device)
+        args.threads = args.threads or 1
     epochs = {m: args.epochs or method_class(m).schedule.epochs for m in methods}
-    plan = _Plan(args, store, space, methods, epochs, constraint, hparams)
-    plan.run()
+    try:
+        if executor is not None:
+            executor.connect()  # an unreachable cluster fails before anything is written
+        _Plan(args, store, space, methods, epochs, constraint, hparams, executor).run()
+    finally:
+        if executor is not None:
+            executor.close()
     print(f"results in {args.out}", file=sys.stderr)
     return cmd_report(
         argparse.Namespace(dir=args.out, json=False, html=False, significance=False, table=None)
@@ -155,6 +171,7 @@ class _Plan:
         epochs: dict[str, int],
         constraint: Any,
         hparams: dict[str, Any],
+        executor: Any = None,
     ) -> None:
         from nasbench_suite.budget import Budget, BudgetKind
         from nasbench_suite.cli.live import scale_from
@@ -163,6 +180,8 @@ class _Plan:
 
         self.args, self.store, self.space, self.methods, self.epochs = args, store, space, methods, epochs
         self.constraint, self.out = constraint, Path(args.out)
+        self.executor = executor  # None: one search at a time in this process
+        self.latency_fits: dict[str, Any] = {}
         self.scale = scale_from(args, "nb201")
         self.in_table = space == store.space
         self.spec = ComparisonSpec(
@@ -220,9 +239,22 @@ class _Plan:
 
     # ---------------------------------------------------------------- running
     def run(self) -> None:
+        """Hold --out (one writer), write or check config.json, run the missing searches in this process
+        or on the executor (one search a task), and write each run file as its search finishes."""
+        from nasbench_suite.results_lock import results_lock
+
+        with results_lock(self.out):
+            self._run_locked()
+
+    def _run_locked(self) -> None:
+        import uuid
+
         import numpy as np
         from tqdm import tqdm
 
+        from nasbench_suite.executors import LocalExecutor
+        from nasbench_suite.live_training.oneshot.runs import OneShotSearches
+        from nasbench_suite.live_training.recipe import without_test
         from nasbench_suite.live_training.scale import subset
         from nasbench_suite.live_training.sources import live_dataset
         from nasbench_suite.results import write_config
@@ -236,40 +268,36 @@ class _Plan:
             self.scale,
             np.random.default_rng(self.args.seed),
         )
-        if config is not None:
-            write_config(self.out, config)
-        seconds_per_image = self._reference_seconds_per_image(data)
-        quiet = self.args.quiet
-        with tqdm(total=len(todo), desc="searches", unit="run", disable=quiet or None, leave=False) as bar:
-            for method, run in todo:
-                self._one(method, run, data, seconds_per_image)
-                bar.update()
-
-    def _reference_seconds_per_image(self, data: Any) -> float:
-        """Measured seconds per training image of the reference cell at this scale on this device."""
-        if not self.in_table:
-            return float("nan")
-        from dataclasses import replace
-
-        from nasbench_suite.live_training.model import build_network
-        from nasbench_suite.live_training.recipe import train, without_test
-
-        n = min(len(data.train_x), 512)
-        probe = replace(
-            without_test(data), train_x=data.train_x[:n], train_y=data.train_y[:n], valid_x=None, valid_y=None
-        )
-        net = build_network(
-            self.space,
-            self.space.parse(REFERENCE_CELL),
-            num_classes=data.num_classes,
+        penalties = {}
+        for method in self.methods:
+            penalty, model = self._penalty(method)
+            if penalty is not None:
+                penalties[method] = penalty
+                self.latency_fits[method] = model
+        executor = self.executor or LocalExecutor(1)  # one search at a time here: it uses every core
+        work = OneShotSearches(
+            space=self.space,
+            data=without_test(data),
+            penalties=penalties,
+            reference=REFERENCE_CELL if self.in_table else None,
             channels=self.scale.channels,
             cells_per_stage=self.scale.cells_per_stage,
+            batch_size=self.args.batch_size,
+            device=self.args.device,
+            threads=self.args.threads,
+            key=uuid.uuid4().hex,
+            progress=not self.args.quiet and self.executor is None,
         )
-        batch = self.args.batch_size or 64
-        result = train(
-            net, probe, epochs=1, batch_size=batch, device=self.args.device, seed=0, threads=self.args.threads
-        )
-        return 1.0 / result.images_per_second
+        executor.check_resources(work.resources)  # a GPU search on a cluster without one: refused now
+        if config is not None:
+            write_config(self.out, config)
+        tasks = [self._task(method, run) for method, run in todo]
+        with tqdm(
+            total=len(todo), desc="searches", unit="run", disable=self.args.quiet or None, leave=False
+        ) as bar:
+            for task, outcome in executor.map(work, tasks, resources=work.resources):
+                self._write(task, outcome)
+                bar.update()
 
     def _table_seconds_per_image(self) -> float:
         from nasbench_suite.datasets import dataset_info
@@ -280,56 +308,47 @@ class _Plan:
         )
         return per_epoch / dataset_info(self.args.dataset).n_train
 
-    def _one(self, method: str, run: int, data: Any, seconds_per_image: float) -> None:
-        import time
-
-        from tqdm import tqdm
-
-        from nasbench_suite.live_training.oneshot.search import SearchSettings, run_search
-        from nasbench_suite.results import run_file, write_run
+    def _task(self, method: str, run: int) -> Any:
+        from nasbench_suite.live_training.oneshot.runs import SearchTask
+        from nasbench_suite.live_training.oneshot.search import SearchSettings
         from nasbench_suite.seeding import run_seed_sequence
 
-        hp = dict(self.spec.hparams.get(method, {}))
-        latency = {k: hp.pop(k) for k in LATENCY_KEYS if k in hp}
-        seed = int(run_seed_sequence(self.spec.seed, run).generate_state(1)[0])
+        hp = {k: v for k, v in self.spec.hparams.get(method, {}).items() if k not in LATENCY_KEYS}
         settings = SearchSettings(
             method,
             self.epochs[method],
             channels=self.scale.channels,
             cells_per_stage=self.scale.cells_per_stage,
             batch_size=self.args.batch_size,
-            seed=seed,
+            seed=int(run_seed_sequence(self.spec.seed, run).generate_state(1)[0]),
             device=self.args.device,
             compile_model=bool(self.args.compile),
             threads=self.args.threads,
             hparams=hp,
         )
-        penalty, model = self._penalty(method, latency)
-        steps = -(-len(data.train_x) // settings.batch) * settings.epochs
-        started = time.perf_counter()
-        with tqdm(
-            total=steps, desc=f"{method} run {run}", unit="step", disable=self.args.quiet or None, leave=False
-        ) as bar:
-            records = run_search(
-                self.space,
-                data,
-                settings,
-                checkpoint=self.out / "oneshot" / f"{method}__{self.args.dataset}__{run:04d}.pt",
-                penalty=penalty,
-                on_step=bar.update,
-            )
-        columns, meta = self._rows(method, run, records, seconds_per_image)
-        meta |= {"wall_s": time.perf_counter() - started, "seed_int": seed}
+        checkpoint = (self.out / "oneshot" / f"{method}__{self.args.dataset}__{run:04d}.pt").absolute()
+        return SearchTask(method, run, settings, str(checkpoint))
+
+    def _write(self, task: Any, outcome: Any) -> None:
+        """The finished search's run file, written atomically by this process (the driver)."""
+        from nasbench_suite.results import run_file, write_run
+
+        columns, meta = self._rows(task.method, task.run, outcome.records, outcome.seconds_per_image)
+        meta |= {"wall_s": outcome.wall_s, "seed_int": task.settings.seed}
+        model = self.latency_fits.get(task.method)
         if model is not None:
             meta |= {"latency_fit_r2": model.r2, "latency_fit_archs": model.n}
-        write_run(run_file(self.out, method, self.args.dataset, run), columns, meta, extra=("table_equiv_s",))
+        path = run_file(self.out, task.method, self.args.dataset, task.run)
+        write_run(path, columns, meta, extra=("table_equiv_s",))
 
-    def _penalty(self, method: str, latency: dict[str, float]) -> tuple[Any, Any]:
+    def _penalty(self, method: str) -> tuple[Any, Any]:
+        """The latency penalty of a latency-aware method and its fitted model; (None, None) otherwise."""
         from nasbench_suite.live_training.oneshot.latency import LatencyPenalty, fit_latency
         from nasbench_suite.live_training.oneshot.methods import LATENCY_METHODS
 
         if method not in LATENCY_METHODS:
             return None, None
+        latency = {k: v for k, v in self.spec.hparams.get(method, {}).items() if k in LATENCY_KEYS}
         model = fit_latency(self.store, self.args.dataset, self.constraint.metric)
         weights = {k.removeprefix("latency_"): float(v) for k, v in latency.items()}
         return LatencyPenalty(model, self.constraint.limit, **weights), model
