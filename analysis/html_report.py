@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
     Export = Callable[[Figure, str], None]  # (figure, its alt text) -> None
 
-__all__ = ["build_html", "load_results", "markdown_to_html", "write_html"]
+__all__ = ["SIMULATED", "TimeAxis", "build_html", "load_results", "markdown_to_html", "write_html"]
 
 # the columns of `load_rows` the report uses; a file may have more (e.g. `measure`) or be older
 _ROW_COLUMNS = (
@@ -197,6 +197,22 @@ def _budget_text(budget: Mapping[str, Any]) -> str:
 def _setup(
     results_dir: Path, config: Mapping[str, Any], runs: pd.DataFrame, store: Store
 ) -> tuple[_Section, list[str]]:
+    items, notes = _setup_items(results_dir, config, runs, store)
+    return _Section("setup", "Setup", _meta_table(items)), notes
+
+
+def _meta_table(items: Sequence[tuple[str, str]]) -> str:
+    return (
+        '<table class="meta"><tbody>'
+        + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in items)
+        + "</tbody></table>"
+    )
+
+
+def _setup_items(
+    results_dir: Path, config: Mapping[str, Any], runs: pd.DataFrame, store: Store
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The setup table's (name, value) pairs of one results directory, and the warnings it needs."""
     spec = config["spec"]
     counts = runs.groupby(["strategy", "dataset"]).size()
     expected = len(spec["strategies"]) * len(spec["datasets"]) * spec["runs"]
@@ -242,12 +258,7 @@ def _setup(
             f"the comparison ran on (checksum {str(config.get('data_checksum'))[:12]}): looked-up accuracies "
             "may differ from the run metadata"
         )
-    body = (
-        '<table class="meta"><tbody>'
-        + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in items)
-        + "</tbody></table>"
-    )
-    return _Section("setup", "Setup", body), notes
+    return items, notes
 
 
 def _summary(runs: pd.DataFrame) -> _Section:
@@ -295,7 +306,10 @@ def _html_table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Seq
     return f'<div class="scroll"><table><thead>{top}</thead><tbody>{body}</tbody></table></div>'
 
 
-def _final_performance(rows: pd.DataFrame, store: Store) -> tuple[_Section, list[str]]:
+def _final_performance(
+    rows: pd.DataFrame, store: Store, strategies: Sequence[str] | None = None
+) -> tuple[_Section, list[str]]:
+    """The final-performance tables; rows in the order of `strategies` (default: sorted by name)."""
     incumbents = tables.final_incumbents(rows)
     notes = []
     lost = incumbents[incumbents["arch_index"] < 0]
@@ -312,14 +326,30 @@ def _final_performance(rows: pd.DataFrame, store: Store) -> tuple[_Section, list
             "<h3>Searches on cifar10-valid, NAS-Bench-201 layout (Dong &amp; Yang, ICLR 2020, Table 5)</h3>"
         )
         parts.append(
-            markdown_to_html(tables.to_markdown(tables.nb201_table(c10, store), bold_best=True, notes=True))
+            markdown_to_html(
+                tables.to_markdown(
+                    tables.nb201_table(c10, store, strategies=_present(c10, strategies)),
+                    bold_best=True,
+                    notes=True,
+                )
+            )
         )
     if (incumbents["dataset"] != "cifar10-valid").any():
         parts.append("<h3>Every search dataset, each filled by its own runs</h3>")
-        table = tables.per_search_dataset_table(incumbents, store)
+        table = tables.per_search_dataset_table(
+            incumbents, store, strategies=_present(incumbents, strategies)
+        )
         parts.append(markdown_to_html(tables.to_markdown(table, bold_best=True, notes=True)))
     parts.append("<p>Bold: the best mean of each column (after rounding).</p>")
     return _Section("final", "Final performance", "\n".join(parts)), notes
+
+
+def _present(incumbents: pd.DataFrame, strategies: Sequence[str] | None) -> list[str] | None:
+    """`strategies` that have a row in `incumbents`, in their order; None (sorted by name) for None."""
+    if strategies is None:
+        return None
+    have = set(incumbents["strategy"])
+    return [s for s in strategies if s in have]
 
 
 def _legend_outside(fig: Figure, *, width: float, height: float) -> Figure:
@@ -336,6 +366,37 @@ def _legend_outside(fig: Figure, *, width: float, height: float) -> Figure:
     return fig
 
 
+@dataclass(frozen=True)
+class TimeAxis:
+    """The time axis of the anytime, regret and rank figures: its name in alt texts and captions, its
+    axis label, a sentence saying what it is (added to the captions) and what an evaluation is.
+    The default is a comparison's simulated time; a report of several directories names its own."""
+
+    name: str = "simulated time"
+    label: str = "simulated time (s)"
+    explained: str = ""
+    evaluations: str = "training evaluations"
+
+
+SIMULATED = TimeAxis()
+
+
+def _relabel(fig: Figure, time_axis: TimeAxis, axis: str) -> Figure:
+    """The time axis's label on every panel of a time figure (the plots label it simulated time); over
+    more than three decades (one-shot searches take seconds, table ones hours) ticks at decades only,
+    where 1, 2 and 5 per decade would run into each other."""
+    from matplotlib.ticker import LogLocator
+
+    if axis == "time" and time_axis != SIMULATED:
+        for ax in fig.axes:
+            if ax.get_xlabel():
+                ax.set_xlabel(time_axis.label)
+                lo, hi = ax.get_xlim()
+                if lo > 0 and hi / lo > 1e3:
+                    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0,)))
+    return fig
+
+
 def _curves_sections(
     rows: pd.DataFrame,
     runs: pd.DataFrame,
@@ -343,15 +404,18 @@ def _curves_sections(
     rng: np.random.Generator,
     n_boot: int,
     export: Export | None = None,
+    time_axis: TimeAxis = SIMULATED,
 ) -> list[_Section]:
     by_time = plots.anytime_curves(rows, axis="time")
     by_evals = plots.anytime_curves(rows, axis="evaluations")
-    datasets, strategies = by_time.datasets, by_time.strategies
+    datasets = by_time.datasets
     size = {"width": min(12.0, 2.2 + max(5.0, 3.4 * len(datasets))), "height": 3.8}
     band = f"mean over runs with its 95% percentile-bootstrap band ({n_boot} resamples of the runs)"
+    when, why = time_axis.name, (f" {time_axis.explained}" if time_axis.explained else "")
 
     def anytime(curves: plots.Curves) -> Figure:
-        return _legend_outside(plots.plot_anytime(curves, rng=rng, n_boot=n_boot, legend="outside"), **size)
+        fig = plots.plot_anytime(curves, rng=rng, n_boot=n_boot, legend="outside")
+        return _legend_outside(_relabel(fig, time_axis, curves.axis), **size)
 
     out = [
         _Section(
@@ -359,15 +423,15 @@ def _curves_sections(
             "Anytime performance",
             _figure(
                 anytime(by_time),
-                "anytime test accuracy against simulated time",
-                "Test accuracy of the incumbent (best validation accuracy seen so far) against simulated "
-                f"time on a log axis: {band}. {CARRY_FORWARD}",
+                f"anytime test accuracy against {when}",
+                f"Test accuracy of the incumbent (best validation accuracy seen so far) against {when} "
+                f"on a log axis: {band}.{why} {CARRY_FORWARD}",
                 export=export,
             )
             + _figure(
                 anytime(by_evals),
                 "anytime test accuracy against evaluations",
-                f"The same against the number of training evaluations (linear axis): {band}. {CARRY_FORWARD}",
+                f"The same against the number of {time_axis.evaluations} (linear axis): {band}. {CARRY_FORWARD}",
                 export=export,
             ),
         ),
@@ -375,7 +439,10 @@ def _curves_sections(
     best = plots.optima(store, datasets)
     optimum = ", ".join(f"{report_dataset(d)} {v:.2f}" for d, v in best.items())
     regret = _legend_outside(
-        plots.plot_regret(by_time, best, rng=rng, n_boot=n_boot, legend="outside"), **size
+        _relabel(
+            plots.plot_regret(by_time, best, rng=rng, n_boot=n_boot, legend="outside"), time_axis, "time"
+        ),
+        **size,
     )
     out.append(
         _Section(
@@ -383,17 +450,21 @@ def _curves_sections(
             "Regret",
             _figure(
                 regret,
-                "regret against simulated time",
+                f"regret against {when}",
                 f"The best 200-epoch test accuracy of any arch in the benchmark ({optimum}) minus the "
-                f"incumbent's against simulated time, both axes log scale: {band}; a curve stops where it "
-                f"reaches 0. {CARRY_FORWARD}",
+                f"incumbent's against {when}, both axes log scale: {band}; a curve stops where it "
+                f"reaches 0.{why} {CARRY_FORWARD}",
                 export=export,
             ),
         )
     )
     if len(datasets) >= 2:
         ranks = [
-            _legend_outside(plots.plot_average_rank(plots.average_ranks(c)), width=7.5, height=3.6)
+            _legend_outside(
+                _relabel(plots.plot_average_rank(plots.average_ranks(c)), time_axis, c.axis),
+                width=7.5,
+                height=3.6,
+            )
             for c in (by_time, by_evals)
         ]
         out.append(
@@ -402,22 +473,20 @@ def _curves_sections(
                 "Average rank",
                 _figure(
                     ranks[0],
-                    "average rank against simulated time",
+                    f"average rank against {when}",
                     "Rank (1 = best) of each strategy's mean incumbent test accuracy on each dataset, "
-                    f"averaged over the {len(datasets)} datasets, against simulated time on a log axis. "
+                    f"averaged over the {len(datasets)} datasets, against {when} on a log axis.{why} "
                     + CARRY_FORWARD,
                     export=export,
                 )
                 + _figure(
                     ranks[1],
                     "average rank against evaluations",
-                    "The same against the number of training evaluations (linear axis).",
+                    f"The same against the number of {time_axis.evaluations} (linear axis).",
                     export=export,
                 ),
             )
         )
-    if len(strategies) >= 2:
-        out.append(_critical_difference(runs, export=export))
     return out
 
 
@@ -659,6 +728,8 @@ def build_html(
         final,
         *_curves_sections(rows, runs, store, rng, n_boot, export=export),
     ]
+    if rows.loc[rows["epoch"] > 0, "strategy"].nunique() >= 2:  # the strategies of the curves
+        sections.append(_critical_difference(runs, export=export))
     report = significance(runs, seed=seed)
     sections.append(_paper_figures(rows, runs, store, report, export=export))
     pareto = _pareto(rows, config["spec"], store, export=export)
@@ -672,11 +743,19 @@ def build_html(
         f"{len(spec['strategies'])} strategies × {len(spec['datasets'])} dataset(s) × {spec['runs']} runs, "
         f"{_budget_text(spec['budget'])}"
     )
-    stamp = generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     footer = (
-        f"generated {stamp} by nasbench-suite {__version__} from {results_dir.resolve()} (results written by "
-        f"nasbench-suite {config.get('suite_version', 'unknown')})"
+        f"generated {_stamp(generated_at)} by nasbench-suite {__version__} from {results_dir.resolve()} (results "
+        f"written by nasbench-suite {config.get('suite_version', 'unknown')})"
     )
+    return _page(title, subtitle, sections, footer)
+
+
+def _stamp(generated_at: str | None) -> str:
+    return generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _page(title: str, subtitle: str, sections: Sequence[_Section], footer: str) -> str:
+    """The page around the sections: head with the inline CSS, title, navigation, footer, script."""
     nav = "".join(f'<a href="#{s.anchor}">{_e(s.title)}</a>' for s in sections)
     body = "\n".join(
         f'<section id="{s.anchor}"><h2>{_e(s.title)}</h2>\n{s.body}\n</section>' for s in sections
@@ -705,16 +784,26 @@ def write_html(
 ) -> Path:
     """`build_html` written to `path` atomically (a temporary file in the same directory, then
     `os.replace`); returns `path`. With `figures_dir`, every figure is also saved there as PNG and SVG."""
-    export = None
-    if figures_dir is not None:
-        figures = Path(figures_dir)
+    page = build_html(
+        results_dir, store, seed=seed, n_boot=n_boot, check_data=check_data, export=_exporter(figures_dir)
+    )
+    return _write_page(Path(path), page)
 
-        def export(fig: Figure, alt: str) -> None:  # the folder appears with the first figure, not before
-            figures.mkdir(parents=True, exist_ok=True)
-            plots.save(fig, figures / re.sub(r"[^a-z0-9]+", "-", alt.lower()).strip("-"))
 
-    page = build_html(results_dir, store, seed=seed, n_boot=n_boot, check_data=check_data, export=export)
-    path = Path(path)
+def _exporter(figures_dir: Path | str | None) -> Export | None:
+    """What saves every figure as PNG and SVG in `figures_dir` (named after its alt text); None: nothing."""
+    if figures_dir is None:
+        return None
+    figures = Path(figures_dir)
+
+    def export(fig: Figure, alt: str) -> None:  # the folder appears with the first figure, not before
+        figures.mkdir(parents=True, exist_ok=True)
+        plots.save(fig, figures / re.sub(r"[^a-z0-9]+", "-", alt.lower()).strip("-"))
+
+    return export
+
+
+def _write_page(path: Path, page: str) -> Path:
     atomic_write_bytes(path, page.encode("utf-8"))
     path.chmod(0o644)  # a page to share; the temporary file was private
     return path

@@ -33,6 +33,10 @@ from nasbench_suite.results import load_runs
 from nasbench_suite.seeding import as_generator
 
 METRIC = "final_test"
+# columns of a report of several directories (`analysis.combined.merged_runs`): where each run comes
+# from, and its seed scheme (the kind of search and its root seed); runs pair only within one scheme
+DIRECTORY = "directory"
+SEED_SCHEME = "seed_scheme"
 
 DISPLAY_NAMES: dict[str, str] = {
     "random": "random search",
@@ -139,6 +143,8 @@ def significance(
         results.append(_dataset_significance(str(dataset), frame, rng, alpha, confidence, n_resamples))
         if len(results[-1].strategies) < 2:
             notes.append(f"{dataset}: only {results[-1].strategies[0]} ran there; nothing to compare")
+    if SEED_SCHEME in runs.columns and DIRECTORY in runs.columns:
+        notes.append(_pairing_note(runs))
     friedman = _friedman(kept, notes)
     return SignificanceReport(
         metric=METRIC,
@@ -169,7 +175,10 @@ def _dataset_significance(
         comparisons = pairwise_tests(
             scores, rng=rng, run_ids=run_ids, alpha=alpha, n_resamples=n_resamples, confidence=confidence
         )
-        statements = tuple(_statement(dataset, _oriented(c)) for c in comparisons)
+        why = _unpaired_reasons(by_strategy)
+        statements = tuple(
+            _statement(dataset, o, why.get((o.a, o.b), "")) for o in map(_oriented, comparisons)
+        )
     return DatasetSignificance(
         dataset=dataset,
         report_dataset=report_dataset(dataset),
@@ -180,9 +189,48 @@ def _dataset_significance(
 
 
 def _run_ids(group: pd.DataFrame) -> np.ndarray:
-    """Runs pair across strategies when both the root seed and the run number agree."""
-    seeds = group["seed"].astype(str) if "seed" in group.columns else pd.Series("", index=group.index)
+    """Runs pair across strategies when both the root seed and the run number agree; in a report of
+    several directories (a `seed_scheme` column, `analysis.combined`), when the seed scheme (the kind of
+    search and its root seed) and the run number agree."""
+    if SEED_SCHEME in group.columns:
+        seeds = group[SEED_SCHEME].astype(str)
+    else:
+        seeds = group["seed"].astype(str) if "seed" in group.columns else pd.Series("", index=group.index)
     return (seeds + "/" + group["run"].astype(str)).to_numpy()
+
+
+def _unpaired_reasons(by_strategy: dict[str, pd.DataFrame]) -> dict[tuple[str, str], str]:
+    """In a report of several directories, why each unpaired pair is unpaired (both orders)."""
+    if not all(DIRECTORY in g.columns and SEED_SCHEME in g.columns for g in by_strategy.values()):
+        return {}
+    where = {s: (str(g[DIRECTORY].iloc[0]), str(g[SEED_SCHEME].iloc[0])) for s, g in by_strategy.items()}
+    reasons = {}
+    for a, (dir_a, scheme_a) in where.items():
+        for b, (dir_b, scheme_b) in where.items():
+            if a == b:
+                continue
+            if scheme_a != scheme_b:
+                reasons[(a, b)] = f"different seed schemes ({scheme_a} in {dir_a}; {scheme_b} in {dir_b})"
+            else:
+                reasons[(a, b)] = f"one seed scheme ({scheme_a}) but not the same runs on both sides"
+    return reasons
+
+
+def _pairing_note(runs: pd.DataFrame) -> str:
+    schemes = runs.groupby(DIRECTORY, sort=False)[SEED_SCHEME].first()
+    shared = schemes.nunique() == 1
+    return (
+        "runs of two directories are paired by seed (Wilcoxon) only when both have the same seed scheme (the "
+        "same kind of search, table, one-shot or live, with the same root seed: run r then has the same "
+        "random streams on both sides) and the two strategies hold the same runs; otherwise the pair is "
+        "tested unpaired (Mann-Whitney U) and its statement says why. Seed schemes: "
+        + "; ".join(f"{d}: {s}" for d, s in schemes.items())
+        + (
+            " (one scheme for all)"
+            if shared
+            else " (more than one: pairs across them are unpaired, whatever their run counts)"
+        )
+    )
 
 
 def _oriented(c: PairComparison) -> PairComparison:
@@ -216,18 +264,20 @@ def format_p(p: float) -> str:
     return f"= {p:.0e}" if p < 1e-3 else f"= {p:.2g}"
 
 
-def _pairing(c: PairComparison) -> str:
+def _pairing(c: PairComparison, why: str = "") -> str:
     if c.paired:
         return f"{c.test}, {c.n_a} runs paired by seed"
-    return f"{c.test}, {c.n_a} vs {c.n_b} unpaired runs"
+    return f"{c.test}, {c.n_a} vs {c.n_b} unpaired runs" + (f": {why}" if why else "")
 
 
-def _statement(dataset: str, c: PairComparison) -> Statement:
+def _statement(dataset: str, c: PairComparison, why: str = "") -> Statement:
+    """`why`: the reason an unpaired pair is unpaired, said after the test (reports of several
+    directories give one; a single directory's statements keep their words)."""
     report = report_dataset(dataset)
     a, b = display_name(c.a), display_name(c.b)
     numbers = (
         f"p {format_p(c.p_holm)} after Holm, A12 = {c.a12:.2f}, {c.mean_diff:+.2f} points, "
-        f"{c.ci.confidence:.0%} CI [{c.ci.low:.2f}, {c.ci.high:.2f}]; {_pairing(c)}"
+        f"{c.ci.confidence:.0%} CI [{c.ci.low:.2f}, {c.ci.high:.2f}]; {_pairing(c, why)}"
     )
     if c.verdict is Verdict.A_BETTER and c.ci.low > 0:
         text = f"{a} beats {b} on {report} test accuracy ({numbers})"
@@ -309,8 +359,10 @@ def statements(report: SignificanceReport) -> tuple[str, ...]:
 
 
 __all__ = [
+    "DIRECTORY",
     "DISPLAY_NAMES",
     "METRIC",
+    "SEED_SCHEME",
     "DatasetSignificance",
     "SignificanceReport",
     "Statement",

@@ -546,8 +546,13 @@ def build_parser() -> argparse.ArgumentParser:
     live_commands.add_compare_arguments(c)
     c.set_defaults(func=cmd_compare)
 
-    r = sub.add_parser("report", help="summarize a results directory")
-    r.add_argument("dir", help="results directory of a comparison (compare's --out)")
+    r = sub.add_parser("report", help="summarize a results directory (or several together)")
+    r.add_argument(
+        "dir",
+        nargs="+",
+        help="results directory of a comparison (compare's or oneshot's --out); several: their strategies "
+        "reported together, each directory's budget and cost unit stated (e.g. a table and a one-shot one)",
+    )
     what = r.add_mutually_exclusive_group()
     what.add_argument("--json", action="store_true", help="print JSON instead of a table")
     what.add_argument(
@@ -561,7 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument(
         "--html", action="store_true", help="write a self-contained HTML report (tables, plots, statistics)"
     )
-    r.add_argument("--html-out", help="where --html writes (default: DIR/report.html)")
+    r.add_argument(
+        "--html-out", help="where --html writes (default: DIR/report.html; needed with several directories)"
+    )
     r.add_argument("--store", help=store_help)
     r.set_defaults(func=cmd_report)
 

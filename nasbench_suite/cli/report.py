@@ -1,4 +1,5 @@
-"""`nasbench-suite report DIR`: the text summary, --json, --significance, --table and --html."""
+"""`nasbench-suite report DIR`: the text summary, --json, --significance, --table and --html (several
+directories: `cli.report_multi`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ from nasbench_suite.errors import ConfigError
 def cmd_report(args: argparse.Namespace) -> int:
     from nasbench_suite.analysis.summary import caveats, format_text, summarize, to_json
     from nasbench_suite.results import load_runs
+
+    directories = [args.dir] if isinstance(args.dir, str) else list(args.dir)
+    if len(directories) > 1:
+        from nasbench_suite.cli.report_multi import cmd_report_several
+
+        return cmd_report_several(args, directories)
+    args = argparse.Namespace(**{**vars(args), "dir": directories[0]})
 
     if args.html or args.table:
         from nasbench_suite.reproduction.run import check_table_space
