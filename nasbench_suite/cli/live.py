@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nasbench_suite.cli_types import integer, number
+from nasbench_suite.errors import ConfigError
 
 DEFAULT_IMAGES = "../shared/datasets/cifar10-jpeg.tar.gz"
 DEFAULT_SPLITS = "../shared/nasbench201/splits"
@@ -179,6 +180,20 @@ def scale_from(args: argparse.Namespace, profile: str = "cpu"):
     )
 
 
+# the validate commands' own counts; the scale's (--channels, --epochs, ...) are checked by LiveScale
+COUNT_OPTIONS = ("archs", "batch", "seeds", "jobs")
+
+
+def check_counts(args: argparse.Namespace) -> None:
+    """Every count option of `COUNT_OPTIONS` the command has is a positive integer: checked first, so a
+    bad one is one line naming the option before any store is opened, search run or bar drawn."""
+    for name in COUNT_OPTIONS:
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} must be a positive integer, got {value!r}")
+
+
 def _dataset(args: argparse.Namespace, dataset: str, scale: Any, seed: int):
     import numpy as np
 
@@ -216,6 +231,7 @@ def _write(out: Path, name: str, markdown: str, payload: dict[str, Any]) -> None
 
 # ============================================================================ validate
 def cmd_validate_live(args: argparse.Namespace) -> int:
+    check_counts(args)
     from nasbench_suite.analysis.correlation import plot_correlation
     from nasbench_suite.analysis.plots import save
     from nasbench_suite.cli.common import executor_from, open_store
@@ -263,6 +279,7 @@ def cmd_validate_live(args: argparse.Namespace) -> int:
 
 
 def cmd_validate_pipeline(args: argparse.Namespace) -> int:
+    check_counts(args)
     import numpy as np
 
     from nasbench_suite import strategies
@@ -320,6 +337,7 @@ def cmd_validate_pipeline(args: argparse.Namespace) -> int:
 
 
 def cmd_validate_proxies(args: argparse.Namespace) -> int:
+    check_counts(args)
     import numpy as np
 
     from nasbench_suite.cli.common import open_store
