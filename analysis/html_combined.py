@@ -94,7 +94,7 @@ def time_axis_of(sources: Sequence[Source]) -> TimeAxis:
             else "table-equivalent time (s, log)"
         ),
         explained=explained,
-        evaluations="training evaluations (one-shot methods: search epochs)",
+        evaluations="training evaluations or, for one-shot methods, search epochs",
     )
 
 
