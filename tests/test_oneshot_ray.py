@@ -6,6 +6,10 @@ on one local Ray with 2 CPUs shared by the module."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -89,6 +93,74 @@ def test_oneshot_on_ray_writes_the_same_run_files_as_locally(
     (out / RUNS / "darts_v1__cifar10-valid__0000.parquet").unlink()
     assert main(_oneshot(out, real_store_path, "--executor", "ray")) == 0
     assert _contents(out) == local
+
+
+def _ray_task_processes(function: str) -> list[int]:
+    """Processes of this test's Ray (descendants of this process) that are running `function` now
+    (Ray titles a worker `ray::FUNCTION` while it executes a task)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if title.startswith(f"ray::{function}".encode()) and _descends_from(int(entry.name), os.getpid()):
+            found.append(int(entry.name))
+    return found
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])  # the field after the name: state, then ppid
+        if pid == ancestor:
+            return True
+    return False
+
+
+@pytest.mark.realdata
+def test_a_ray_worker_killed_mid_search_is_retried_and_resumes_from_its_epoch_checkpoint(
+    ray_cluster, real_store_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real SIGKILL of the worker once the search has checkpointed an epoch: Ray runs the task again,
+    the retry resumes from the checkpoint (the first epoch keeps the seconds measured before the kill)
+    and the run file equals an uninterrupted local search's."""
+    import torch
+
+    argv = ["darts_v1", "--epochs", "8", *TINY[3:]]
+    local_out, out = tmp_path / "local", tmp_path / "ray"
+    assert main(["oneshot", *argv, "--out", str(local_out), "--store", str(real_store_path)]) == 0
+    checkpoint = out / "oneshot" / "darts_v1__cifar10-valid__0000.pt"
+    killed: list[int] = []
+    before_kill: list[float] = []
+
+    def kill_the_searching_worker() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not checkpoint.exists():
+            time.sleep(0.005)
+        workers = _ray_task_processes("run_batch")
+        if len(workers) == 1:
+            os.kill(workers[0], signal.SIGKILL)
+            killed.append(workers[0])
+            state = torch.load(checkpoint, weights_only=True)
+            before_kill.extend(h["seconds"] for h in state["history"])
+
+    killer = threading.Thread(target=kill_the_searching_worker)
+    killer.start()
+    code = main(["oneshot", *argv, "--out", str(out), "--store", str(real_store_path), "--executor", "ray"])
+    killer.join()
+    assert code == 0, capsys.readouterr().err
+    assert killed and 1 <= len(before_kill) < 8, "the search was not killed mid-way"
+    with pytest.raises(ProcessLookupError):
+        os.kill(killed[0], 0)
+    cost = pq.read_table(out / RUNS / "darts_v1__cifar10-valid__0000.parquet").column("cost_s").to_pylist()
+    assert cost[: len(before_kill)] == before_kill  # resumed: the epochs before the kill were not redone
+    assert _contents(out) == _contents(local_out)
 
 
 @pytest.mark.realdata
