@@ -16,6 +16,7 @@ from nasbench_suite import api, preflight, strategies
 from nasbench_suite.budget import Budget, BudgetKind
 from nasbench_suite.comparison import run_comparison
 from nasbench_suite.errors import ConfigError
+from nasbench_suite.lookup import Noise
 from nasbench_suite.results import RUNS
 from nasbench_suite.runner import ComparisonSpec
 from nasbench_suite.store import Store
@@ -28,7 +29,7 @@ def store(tmp_path: Path) -> Store:
 
 
 def _spec(budget: Budget, runs: int = 2, names: tuple[str, ...] = ("random",)) -> ComparisonSpec:
-    return ComparisonSpec(names, ("cifar100",), runs, budget, noise="mean", seed=3)
+    return ComparisonSpec(names, ("cifar100",), runs, budget, noise=Noise.MEAN, seed=3)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ on one local Ray with 2 CPUs shared by the module."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import threading
@@ -51,7 +52,7 @@ def _oneshot(out: Path, store: Path, *extra: str) -> list[str]:
 def ray_cluster():
     import ray  # the dev extra installs it
 
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
     yield ray
     ray.shutdown()
 
