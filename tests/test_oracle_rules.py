@@ -323,3 +323,68 @@ def test_step_at_holds_the_last_value_at_or_before_t() -> None:
     assert step_at(TIMES, VALUES, 29.999) == 5.0
     assert step_at(TIMES, VALUES, 30.0) == 6.0
     assert step_at(TIMES, VALUES, 1e9) == 20.0
+
+
+def _seeded_store(path: Path) -> Store:
+    """valid_acc@12 with seeds 1 and 2 at epoch 12: arch 0 has both (31, 35; mean 33), arch 1 neither (mean
+    44), arch 2 only seed 2 (52), arch 3 nothing at all; the others have both seeds."""
+    archs = list(SPACE.enumerate())
+    n = len(archs)
+    values = np.full((n, 3, 1), np.nan)
+    values[:, 1, 0], values[:, 2, 0] = 20.0, 22.0
+    values[:, 0, 0] = 21.0
+    values[0, :, 0] = (33.0, 31.0, 35.0)
+    values[1, :, 0] = (44.0, np.nan, np.nan)
+    values[2, :, 0] = (52.0, np.nan, 52.0)
+    values[3, :, 0] = np.nan
+    builder = StoreBuilder(
+        SPACE, np.array([a.ops for a in archs], dtype=np.int8), provenance={"importer": "test"}
+    )
+    builder.add(TableSpec(DS, "valid_acc", 12, (1, 2), (12,)), values)
+    return Store(builder.write(path / "seeded"))
+
+
+def test_random_noise_draws_an_existing_seed_and_falls_back_to_the_mean_per_arch(tmp_path: Path) -> None:
+    from nasbench_suite.lookup import Noise, ValidationLookup
+
+    lookup = ValidationLookup(_seeded_store(tmp_path), DS, [12], Noise.RANDOM)
+    rng = np.random.default_rng(0)
+    assert {lookup.value(0, F12, rng) for _ in range(40)} == {31.0, 35.0}  # never the mean 33
+    assert {lookup.value(2, F12, rng) for _ in range(10)} == {52.0}  # the one seed it has
+    assert lookup.noise_fallbacks == set()
+    assert lookup.value(1, F12, rng) == 44.0  # no seed: the mean, and the fallback is recorded
+    assert lookup.noise_fallbacks == {F12}
+    with pytest.raises(StoreError, match=r"no cifar10-valid validation accuracy at 12 epochs for arch 3"):
+        lookup.value(3, F12, rng)
+
+
+def test_mean_noise_reads_the_seed_mean_and_records_no_fallback(tmp_path: Path) -> None:
+    from nasbench_suite.lookup import Noise, ValidationLookup
+
+    lookup = ValidationLookup(_seeded_store(tmp_path), DS, [12], Noise.MEAN)
+    rng = np.random.default_rng(0)
+    assert [lookup.value(k, F12, rng) for k in (0, 1, 2, 4)] == [33.0, 44.0, 52.0, 21.0]
+    assert lookup.noise_fallbacks == set() and lookup.fallback_fidelities() == []
+    with pytest.raises(StoreError, match=r"for arch 3"):
+        lookup.value(3, F12, rng)
+
+
+def test_random_noise_on_a_table_of_means_falls_back_at_the_first_read_only(store: Store) -> None:
+    from nasbench_suite.lookup import Noise, ValidationLookup
+
+    lookup = ValidationLookup(store, DS, [12], Noise.RANDOM)
+    assert lookup.fallback_fidelities() == [F4, F12]
+    read = lookup.reader(F4)
+    assert lookup.noise_fallbacks == set()  # nothing read yet
+    assert read(2, np.random.default_rng(0)) == 12.0
+    assert lookup.noise_fallbacks == {F4}
+
+
+def test_the_training_cost_is_epochs_times_the_epoch_time_plus_one_validation_pass(store: Store) -> None:
+    cost = _oracle(store).cost
+    # arch 2: 3 s an epoch, its measured validation pass 0.25 s; arch 1: 2 s an epoch, no measured pass, so
+    # one pass is 25k / 25k / 3 of an epoch (2 / 3 s)
+    assert cost.training(2, F4) == 3.0 * 4 + 0.25
+    assert cost.training(2, F12) == 3.0 * 12 + 0.25
+    assert cost.training(1, F12) == pytest.approx(2.0 * 12 + 2.0 / 3, abs=1e-12)
+    assert cost.training_costs(F4)[5] == 6.0 * 4 + 0.5
