@@ -1,6 +1,6 @@
 """Mistakes a review found that were not one line before anything runs: --address without --executor
 ray, and the validate commands' counts (--archs, --seeds, --jobs), which named an internal parameter or
-drew a progress bar first."""
+drew a progress bar first; and a one-shot search into a results directory another writer holds."""
 
 from __future__ import annotations
 
@@ -68,3 +68,33 @@ def test_validate_counts_are_one_line_naming_the_option_before_any_output(
     assert captured.out == "" and "\r" not in captured.err  # no progress bar drawn first
     assert captured.err == f"nasbench-suite: error: {message}\n"
     assert not out.exists()
+
+
+@pytest.mark.realdata
+def test_oneshot_refuses_a_results_directory_another_writer_holds(
+    real_store_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nasbench_suite.results_lock import results_lock
+
+    out = tmp_path / "out"
+    with results_lock(out, command="nasbench-suite oneshot (the first writer)"):
+        code = main(
+            [
+                "oneshot",
+                "rsps",
+                "--epochs",
+                "1",
+                "--runs",
+                "1",
+                "--out",
+                str(out),
+                "--store",
+                str(real_store_path),
+            ]
+        )
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert (
+        f"{str(out)!r} is being written by pid " in err and "nasbench-suite oneshot (the first writer)" in err
+    )
+    assert sorted(p.name for p in out.iterdir()) == [".lock"]  # no config.json, no run
