@@ -31,7 +31,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from nasbench_suite.analysis.significance import DIRECTORY, SEED_SCHEME
-from nasbench_suite.analysis.summary import caveats, summarize
+from nasbench_suite.analysis.summary import HV_NOTE, caveats, header_text, hv_text, row_text, summarize
 from nasbench_suite.errors import ConfigError, ResultsError
 from nasbench_suite.results import load_runs, read_config
 
@@ -239,7 +239,8 @@ def format_text(
     hypervolume: pd.DataFrame | None = None,
 ) -> str:
     """The text of `report DIR1 DIR2 ...`: each directory with its setup, budget and cost unit, then one
-    table of every strategy (the columns of `report DIR`, then its directory and its cost per run)."""
+    table of every strategy (the columns of `report DIR`, then its directory's label and its cost per
+    run in that directory's unit)."""
     hv = hypervolume if hypervolume is not None and len(hypervolume) else None
     metrics = list(dict.fromkeys(hv["metric"])) if hv is not None else []
     lines = [f"report of {len(sources)} results directories:"]
@@ -256,24 +257,11 @@ def format_text(
     width = max(12, *(len(str(name)) for name in table["strategy"]))
     lines += [
         "",
-        f"{'strategy':<{width}} {'dataset':<15} {'test on':<15} {'runs':>5} {'test acc':>15} {'valid acc':>15} "
-        f"{'evals':>7} {'overhead':>9} {'dir':>4}  cost / run"
-        + "".join(f" {'HV ' + m:>24}" for m in metrics),
+        header_text(width) + "".join(f" {'HV ' + m:>24}" for m in metrics) + f" {'dir':>4}  cost / run",
     ]
     for row in table.itertuples():
-        line = (
-            f"{row.strategy:<{width}} {row.dataset:<15} {row.test_on:<15} {row.runs:>5} "
-            f"{row.test_mean:>7.2f} ± {_fmt(row.test_std):>5} {row.valid_mean:>7.2f} ± {_fmt(row.valid_std):>5} "
-            f"{row.evaluations:>7.1f} {row.overhead_s:>8.3f}s {row.label:>4}  {_cost(row)}"
-        )
-        for m in metrics:
-            assert hv is not None
-            cell = hv[(hv["strategy"] == row.strategy) & (hv["dataset"] == row.dataset) & (hv["metric"] == m)]
-            text = (
-                "n/a" if cell.empty else f"{cell['hv_mean'].iloc[0]:.3f} ± {_fmt(cell['hv_std'].iloc[0], 3)}"
-            )
-            line += f" {text:>24}"
-        lines.append(line)
+        hv_cells = "".join(f" {hv_text(hv, row, m):>24}" for m in metrics)
+        lines.append(f"{row_text(row, width)}{hv_cells} {row.label:>4}  {_cost(row)}")
     shown = list(notes)
     if len(checksums) > 1:
         shown.insert(
@@ -283,11 +271,7 @@ def format_text(
             + "): their looked-up accuracies may not compare",
         )
     if metrics:
-        shown.append(
-            "HV: hypervolume of each run's front (test accuracy against the metric, every arch it trained) as a "
-            "fraction of the true front's, mean ± std over runs; reference point: the true front's nadir pushed "
-            "out by a tenth of its range"
-        )
+        shown.append(HV_NOTE)
     lines += ["", *[f"note: {n}" for n in shown]]
     return "\n".join(lines)
 
@@ -297,10 +281,6 @@ def _cost(row: Any) -> str:
     if row.table_equiv_s == row.table_equiv_s:  # not NaN: a one-shot directory
         text += f" = {row.table_equiv_s:.0f} table-equiv. s"
     return text
-
-
-def _fmt(x: float, digits: int = 2) -> str:
-    return "n/a" if pd.isna(x) else f"{x:.{digits}f}"
 
 
 def to_json(sources: Sequence[Source], table: pd.DataFrame, notes: Sequence[str]) -> dict[str, Any]:

@@ -128,30 +128,45 @@ def format_text(
         f"comparison: {budget['limit']:g} {budget['kind']} budget, {spec['schedule']}-epoch search schedule, "
         f"noise {spec['noise']}, root seed {spec['seed']}, suite {config['suite_version']}, data {config['data_checksum'][:12]}",
         "",
-        f"{'strategy':<12} {'dataset':<15} {'test on':<15} {'runs':>5} {'test acc':>15} {'valid acc':>15} {'evals':>7} {'overhead':>9}"
-        + "".join(f" {'HV ' + m:>24}" for m in metrics),
+        header_text() + "".join(f" {'HV ' + m:>24}" for m in metrics),
     ]
     for row in table.itertuples():
-        line = (
-            f"{row.strategy:<12} {row.dataset:<15} {row.test_on:<15} {row.runs:>5} "
-            f"{row.test_mean:>7.2f} ± {_fmt(row.test_std):>5} {row.valid_mean:>7.2f} ± {_fmt(row.valid_std):>5} "
-            f"{row.evaluations:>7.1f} {row.overhead_s:>8.3f}s"
-        )
-        for m in metrics:  # empty unless hv is a table
-            assert hv is not None
-            cell = hv[(hv["strategy"] == row.strategy) & (hv["dataset"] == row.dataset) & (hv["metric"] == m)]
-            text = "n/a" if cell.empty else f"{cell['hv_mean'].iloc[0]:.3f} ± {_fmt3(cell['hv_std'].iloc[0])}"
-            line += f" {text:>24}"
-        lines.append(line)
+        lines.append(row_text(row) + "".join(f" {hv_text(hv, row, m):>24}" for m in metrics))
     if metrics:
-        notes = [
-            *notes,
-            "HV: hypervolume of each run's front (test accuracy against the metric, every arch it trained) as a "
-            "fraction of the true front's, mean ± std over runs; reference point: the true front's nadir pushed "
-            "out by a tenth of its range",
-        ]
+        notes = [*notes, HV_NOTE]
     lines += ["", *[f"note: {n}" for n in notes]]
     return "\n".join(lines)
+
+
+HV_NOTE = (
+    "HV: hypervolume of each run's front (test accuracy against the metric, every arch it trained) as a "
+    "fraction of the true front's, mean ± std over runs; reference point: the true front's nadir pushed "
+    "out by a tenth of its range"
+)
+
+
+def header_text(width: int = 12) -> str:
+    """The column heads of `row_text` (`width`: of the strategy column)."""
+    return (
+        f"{'strategy':<{width}} {'dataset':<15} {'test on':<15} {'runs':>5} {'test acc':>15} {'valid acc':>15} "
+        f"{'evals':>7} {'overhead':>9}"
+    )
+
+
+def row_text(row: Any, width: int = 12) -> str:
+    """One row of `summarize` as the `report` command prints it."""
+    return (
+        f"{row.strategy:<{width}} {row.dataset:<15} {row.test_on:<15} {row.runs:>5} "
+        f"{row.test_mean:>7.2f} ± {_fmt(row.test_std):>5} {row.valid_mean:>7.2f} ± {_fmt(row.valid_std):>5} "
+        f"{row.evaluations:>7.1f} {row.overhead_s:>8.3f}s"
+    )
+
+
+def hv_text(hypervolume: pd.DataFrame | None, row: Any, metric: str) -> str:
+    """The hypervolume cell of one summary row (`analysis.hypervolume.hypervolume_table`): mean ± std."""
+    hv = hypervolume if hypervolume is not None else pd.DataFrame(columns=["strategy", "dataset", "metric"])
+    cell = hv[(hv["strategy"] == row.strategy) & (hv["dataset"] == row.dataset) & (hv["metric"] == metric)]
+    return "n/a" if cell.empty else f"{cell['hv_mean'].iloc[0]:.3f} ± {_fmt3(cell['hv_std'].iloc[0])}"
 
 
 def to_json(table: pd.DataFrame, notes: list[str], config: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ over runs. Two layouts:
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -358,3 +358,15 @@ def to_csv(table: PerformanceTable, *, formatted: bool = False, digits: int = 2)
     buf = io.StringIO()
     pd.DataFrame(data).to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue()
+
+
+def render(table: PerformanceTable, fmt: str) -> str:
+    """`table` as `report --table FMT` prints it: FMT is md, latex or csv (their defaults)."""
+    renderers: dict[str, Callable[[PerformanceTable], str]] = {
+        "md": to_markdown,
+        "latex": to_latex,
+        "csv": to_csv,
+    }
+    if fmt not in renderers:
+        raise ConfigError(f"the table format must be one of {', '.join(renderers)}, but got {fmt!r}")
+    return renderers[fmt](table)

@@ -408,3 +408,22 @@ def test_real_html_has_both_families_on_one_time_axis_and_renders(
     (body,) = [a for t, a in Page(done.stdout).tags if t == "body"]
     total = len(page.attrs("img"))
     assert total >= 6 and body.get("data-images-loaded") == str(total) == body.get("data-images-total")
+
+
+def test_the_hypervolume_column_of_a_constrained_directory_is_its_single_directory_one(
+    capsys: pytest.CaptureFixture[str], dirs: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    store, _, oneshot = dirs
+    constrained = tmp_path / "constrained"
+    argv = ["compare", "--strategies", "random,rea", "--dataset", "cifar10-valid", "--eval-budget", "8"]
+    argv += ["--epochs", "200", "--runs", "3", "--seed", "1", "--constraint", "params_mb<=1.5", "--jobs", "1"]
+    assert main([*argv, "--quiet", "--out", str(constrained), "--store", str(store)]) == 0
+    code, single, _ = _cli(capsys, "report", str(constrained), "--store", str(store))
+    assert code == 0 and "HV params_mb" in single.splitlines()[2]
+    code, merged, _ = _cli(capsys, "report", str(constrained), str(oneshot), "--store", str(store))
+    assert code == 0 and "HV params_mb" in merged
+    for name in ("random", "rea"):
+        hv = _line(single, name)[12:15]  # mean ± std after the overhead column
+        assert re.fullmatch(r"0\.\d{3}|1\.000", hv[0]) and _line(merged, name)[12:15] == hv
+    assert _line(merged, "rsps")[12] == "n/a"  # the one-shot directory has no constraint
+    assert "note: HV: hypervolume of each run's front" in merged

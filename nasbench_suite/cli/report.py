@@ -6,9 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from nasbench_suite.cli.common import open_store, store_path
 from nasbench_suite.errors import ConfigError
@@ -57,12 +55,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             if nb201
             else tables.per_search_dataset_table(incumbents, store)
         )
-        render: dict[str, Callable[[Any], str]] = {
-            "md": tables.to_markdown,
-            "latex": tables.to_latex,
-            "csv": tables.to_csv,
-        }
-        print(render[args.table](table))
+        print(tables.render(table, args.table))
         return 0
     if args.significance:
         from nasbench_suite.analysis.significance import format_markdown, significance_of

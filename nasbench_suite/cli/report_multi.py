@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,12 +85,7 @@ def _table(sources: Sequence[Any], args: argparse.Namespace) -> int:
         if nb201
         else tables.per_search_dataset_table(incumbents, store, strategies=order)
     )
-    render: dict[str, Callable[[Any], str]] = {
-        "md": tables.to_markdown,
-        "latex": tables.to_latex,
-        "csv": tables.to_csv,
-    }
-    print(render[args.table](table))
+    print(tables.render(table, args.table))
     return 0
 
 
