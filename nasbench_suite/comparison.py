@@ -16,7 +16,7 @@ from nasbench_suite import __version__
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.executors import Executor, LocalExecutor, RayExecutor
 from nasbench_suite.imports import load_all
-from nasbench_suite.preflight import Notify, announce_grid, check_comparison, log_notice
+from nasbench_suite.preflight import Notify, announce_grid, check_comparison, is_large, log_notice
 from nasbench_suite.results import atomic_write_bytes, run_file, write_run
 from nasbench_suite.results_lock import results_lock
 from nasbench_suite.resume import Cell, Todo
@@ -125,7 +125,7 @@ def run_comparison(
         check_comparison(store, spec, notify=notify)
     if executor is not None:
         executor.connect()
-    if make_oracle is None:
+    if make_oracle is None and is_large(spec):
         announce_grid(store, spec, factory, jobs=_workers(executor, jobs), notify=notify)
     with results_lock(out):
         return _run_locked(
@@ -136,11 +136,11 @@ def run_comparison(
 def _workers(executor: Executor | None, jobs: int | None) -> int:
     """How many runs go at once (for the large grid's estimate): the local pool's processes, the Ray
     cluster's CPUs, else `jobs` or every core."""
-    if isinstance(executor, LocalExecutor):
-        return executor.jobs
+    if executor is None:
+        return jobs or os.cpu_count() or 1
     if isinstance(executor, RayExecutor):
         return executor.cpus()
-    return jobs or os.cpu_count() or 1
+    return int(getattr(executor, "jobs", None) or jobs or os.cpu_count() or 1)
 
 
 def _run_locked(

@@ -30,7 +30,7 @@ from nasbench_suite.budget import BudgetKind, Spent
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.oracle import TabularOracle
 from nasbench_suite.results import encode_run
-from nasbench_suite.runner import ComparisonSpec, StrategyFactory, run_one
+from nasbench_suite.runner import ComparisonSpec, StrategyFactory, run_one, table_oracle
 from nasbench_suite.store import Store
 
 LARGE_GRID = 100_000  # runs; above this the CLI prints the estimate first
@@ -109,16 +109,7 @@ def check_comparison(store: Store, spec: ComparisonSpec, *, notify: Notify = log
     when it does not fit every one (`budget_warning`) or when the store has only seed means where the
     comparison asks for a random seed's value."""
     for dataset in spec.datasets:
-        oracle = TabularOracle(
-            store,
-            dataset,
-            spec.budget,
-            rng=np.random.default_rng(0),
-            noise=spec.noise,
-            schedule=spec.schedule,
-            constraint=spec.constraint,
-            objective=spec.objective,
-        )
+        oracle = table_oracle(store, spec, dataset, np.random.default_rng(0))
         check_budget_fits(oracle)
         if (note := budget_warning(oracle)) is not None:
             notify(f"warning: {note}")
@@ -129,12 +120,17 @@ def check_comparison(store: Store, spec: ComparisonSpec, *, notify: Notify = log
             )
 
 
+def is_large(spec: ComparisonSpec) -> bool:
+    """Whether `spec`'s grid has more than `LARGE_GRID` runs (it is announced before it starts)."""
+    return len(spec.strategies) * len(spec.datasets) * spec.runs > LARGE_GRID
+
+
 def announce_grid(
     store: Store, spec: ComparisonSpec, factory: StrategyFactory, *, jobs: int, notify: Notify = log_notice
 ) -> Estimate | None:
     """A grid of more than `LARGE_GRID` runs: its `estimate` on `jobs` workers, notified (and returned)
     before any run of it starts; None for a smaller grid."""
-    if len(spec.strategies) * len(spec.datasets) * spec.runs <= LARGE_GRID:
+    if not is_large(spec):
         return None
     found = estimate(store, spec, factory, jobs)
     notify(str(found))

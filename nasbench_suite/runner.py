@@ -160,6 +160,20 @@ class RunResult:
         )
 
 
+def table_oracle(store: Store, spec: ComparisonSpec, dataset: str, rng: np.random.Generator) -> TabularOracle:
+    """The table oracle a run of `spec` on `dataset` searches (with `rng` drawing its noise)."""
+    return TabularOracle(
+        store,
+        dataset,
+        spec.budget,
+        rng=rng,
+        noise=spec.noise,
+        schedule=spec.schedule,
+        constraint=spec.constraint,
+        objective=spec.objective,
+    )
+
+
 def run_one(
     store: Store,
     spec: ComparisonSpec,
@@ -175,16 +189,7 @@ def run_one(
     if make_oracle is not None:
         oracle = make_oracle(strategy, dataset, run, np.random.default_rng(oracle_seq))
     else:
-        oracle = TabularOracle(
-            store,
-            dataset,
-            spec.budget,
-            rng=np.random.default_rng(oracle_seq),
-            noise=spec.noise,
-            schedule=spec.schedule,
-            constraint=spec.constraint,
-            objective=spec.objective,
-        )
+        oracle = table_oracle(store, spec, dataset, np.random.default_rng(oracle_seq))
     started = time.perf_counter()
     search = factory(
         strategy, oracle.problem, np.random.default_rng(strategy_seq), spec.hparams.get(strategy, {})

@@ -159,8 +159,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from nasbench_suite import strategies
     from nasbench_suite.comparison import run_comparison
-    from nasbench_suite.oracle import TabularOracle
-    from nasbench_suite.runner import ComparisonSpec
+    from nasbench_suite.runner import ComparisonSpec, table_oracle
 
     store = open_store(args)
     try:
@@ -201,18 +200,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             if executor is not None:
                 executor.close()
     for dataset in spec.datasets:
-        oracle = TabularOracle(
-            store,
-            dataset,
-            spec.budget,
-            rng=np.random.default_rng(0),
-            noise=spec.noise,
-            schedule=spec.schedule,
-            constraint=spec.constraint,
-            objective=spec.objective,
-        )
+        problem = table_oracle(store, spec, dataset, np.random.default_rng(0)).problem
         for name in spec.strategies:
-            strategies.check_hyperparameters(name, oracle.problem, hparams.get(name))
+            strategies.check_hyperparameters(name, problem, hparams.get(name))
     try:  # the budget, the noise and a large grid are checked there (`preflight`), before Ray is reached
         done = run_comparison(
             store,
