@@ -96,10 +96,11 @@ def _e(value: object) -> str:
 
 
 _INLINE_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_INLINE_CODE = re.compile(r"`([^`]+)`")
 
 
 def _inline(text: str) -> str:
-    return _INLINE_BOLD.sub(r"<strong>\1</strong>", _e(text))
+    return _INLINE_CODE.sub(r"<code>\1</code>", _INLINE_BOLD.sub(r"<strong>\1</strong>", _e(text)))
 
 
 def _table_cells(line: str) -> list[str]:
@@ -108,7 +109,7 @@ def _table_cells(line: str) -> list[str]:
 
 def markdown_to_html(text: str, *, heading_offset: int = 0) -> str:
     """The Markdown subset that `analysis` writes, as HTML: `#` headings (moved down `heading_offset`
-    levels), `- ` lists, `|` tables (`---:` right-aligns a column), `**bold**`, and paragraphs. Every
+    levels), `- ` lists, `|` tables (`---:` right-aligns a column), `**bold**`, `` `code` ``, and paragraphs. Every
     text is escaped; nothing else is interpreted."""
     out: list[str] = []
     lines = text.splitlines()

@@ -439,3 +439,10 @@ def test_the_text_report_has_the_hypervolume_column_of_the_html_tables(
             assert shown.split(" ± ")[0] == f"{cell['hv_mean']:.3f}"
             line = next(x for x in text.splitlines() if x.startswith(f"{strategy:<12} {dataset:<15}"))
             assert line.rstrip().endswith(f"{cell['hv_mean']:.3f} ± {cell['hv_std']:.3f}")
+
+
+def test_markdown_code_spans_become_code_and_stay_escaped() -> None:
+    got = html_report.markdown_to_html("- results: `out/<dir>` and **`x`**\n")
+    assert (
+        got == "<ul><li>results: <code>out/&lt;dir&gt;</code> and <strong><code>x</code></strong></li></ul>"
+    )

@@ -270,6 +270,65 @@ def test_the_nb201_markdown_states_the_formula_the_statuses_and_the_differences(
     assert NOT_AVAILABLE not in text
 
 
+def test_the_reproduction_page_draws_ours_beside_the_published_values_and_renders(
+    nb201: tuple[Path, reproduce.ReproductionReport], tmp_path: Path
+) -> None:
+    from matplotlib.collections import LineCollection
+
+    from nasbench_suite.analysis import reproduction_html
+    from tests.test_html_report import chromium
+
+    _, report = nb201
+    text = format_markdown(report)
+    fig = reproduction_html.plot_beside_published(report)
+    assert fig is not None
+    panels = {ax.get_title(): ax for ax in fig.axes}
+    assert list(panels) == list(COLUMNS)
+    ax = panels["cifar10 test"]
+    rea = report.cell("REA", "cifar10 test")
+    # REA is the second of four rows from the top: y = 2; ours at y + 0.14 and published at y - 0.14
+    points = {(round(float(y), 2), float(x)) for line in ax.lines for x, y in line.get_xydata()}
+    assert (2.14, rea.ours_mean) in points and (1.86, 93.92) in points
+    # its interval: 1.96 standard errors of the mean on each side (published: 0.30 over 500 runs)
+    spans = [seg for c in ax.collections if isinstance(c, LineCollection) for seg in c.get_segments()]
+    published_span = next(s for s in spans if round(s[0][1], 2) == 1.86)
+    assert published_span[1][0] - published_span[0][0] == pytest.approx(2 * 1.96 * 0.30 / math.sqrt(500))
+    ours_span = next(s for s in spans if round(s[0][1], 2) == 2.14)
+    assert ours_span[1][0] - ours_span[0][0] == pytest.approx(2 * 1.96 * rea.ours_std / math.sqrt(RUNS))
+
+    path = reproduction_html.write_reproduction_html(
+        report, text, tmp_path / "nb201.html", figures_dir=tmp_path / "figures", generated_at="fixed"
+    )
+    page = path.read_text()
+    for title in (
+        "Ours beside the published values",
+        "Protocol",
+        "Ours beside the published numbers",
+        "Notes",
+    ):
+        assert f"<h2>{title}</h2>" in page
+    assert (
+        f'<td>cifar10 test</td><td class="num">{rea.ours_mean:.2f}±{rea.ours_std:.2f} (n={RUNS})</td>' in page
+    )
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == [
+        "nb201-ours-beside-the-published-values.png",
+        "nb201-ours-beside-the-published-values.svg",
+    ]
+    dom = chromium("--virtual-time-budget=5000", "--dump-dom", path.resolve().as_uri(), tmp=tmp_path).stdout
+    assert 'data-images-total="1"' in dom and 'data-images-loaded="1"' in dom
+
+
+def test_a_mean_interval_needs_a_spread_and_two_runs() -> None:
+    from nasbench_suite.analysis.reproduction_html import interval, sections_of
+
+    assert interval(0.5, 25) == pytest.approx(1.96 * 0.1)
+    assert interval(None, 500) is None and interval(0.3, None) is None and interval(0.3, 1) is None
+    assert sections_of("# T\n\nintro\n## A\ntext a\n## B c\n- b\n") == [
+        ("A", "\ntext a\n"),
+        ("B c", "\n- b\n"),
+    ]
+
+
 def test_a_null_published_cell_is_reported_as_not_available(
     nb201: tuple[Path, reproduce.ReproductionReport], real_store: Store
 ) -> None:

@@ -343,7 +343,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from nasbench_suite.results import atomic_write_bytes
 
     atomic_write_bytes(Path(args.out) / f"{args.paper}.md", text.encode())
+    from nasbench_suite.analysis.reproduction_html import write_reproduction_html
+
+    page = write_reproduction_html(
+        report, text, Path(args.out) / f"{args.paper}.html", figures_dir=Path(args.out) / "figures"
+    )
     print(text)
+    print(f"wrote {Path(args.out) / f'{args.paper}.md'} and {page} (figures as PNG and SVG beside it)", file=sys.stderr)
     if args.also:
         _reproduce_also(args, also)
     return 0
