@@ -131,6 +131,18 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
+def device_kind(device: str) -> str:
+    """The kind, cpu or cuda, of a device name, checked for its spelling only: work sent to an executor
+    (Ray) trains on the workers' devices, which this machine may lack (`resolve_device` checks here)."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        kind = ""
+    if kind not in ("cpu", "cuda"):
+        raise ConfigError(f"unknown device {device!r}; valid: cpu, cuda, cuda:N")
+    return kind
+
+
 def default_threads() -> int:
     """Cores this process may use (the CPUs in its affinity mask; physical cores where one thread per core)."""
     try:

@@ -21,7 +21,7 @@ from nasbench_suite.results import atomic_write_bytes, run_file, write_run
 from nasbench_suite.results_lock import results_lock
 from nasbench_suite.resume import Cell, Todo
 from nasbench_suite.resume import prepare as prepare_directory
-from nasbench_suite.run_tasks import TableRuns, work_for
+from nasbench_suite.run_tasks import TableRuns, resources_for, work_for
 from nasbench_suite.runner import ComparisonSpec, OracleFactory, RunResult, StrategyFactory, run_one
 from nasbench_suite.store import Store
 
@@ -116,7 +116,7 @@ def run_comparison(
     grid of more than `preflight.LARGE_GRID` runs is announced to `notify` with its estimated time,
     disk and memory (then submitted lazily, as every grid). `notify` defaults to a logged WARNING. The
     executor is connected (a Ray cluster reached) after these checks and before the directory is
-    touched."""
+    touched, and refuses runs no worker could take (a GPU on a cluster without one)."""
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ConfigError(f"jobs must be a whole number >= 1, got {jobs!r}")
     out = Path(out)
@@ -125,6 +125,8 @@ def run_comparison(
         check_comparison(store, spec, notify=notify)
     if executor is not None:
         executor.connect()
+        if make_oracle is None or spec.live is not None:  # runs the executor will get: can it run them?
+            executor.check_resources(resources_for(spec))
     if make_oracle is None and is_large(spec):
         announce_grid(store, spec, factory, jobs=_workers(executor, jobs), notify=notify)
     with results_lock(out):

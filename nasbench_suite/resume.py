@@ -97,10 +97,28 @@ class Todo:
         return grid - in_grid
 
 
+def remove_leftover_temps(out: Path) -> list[Path]:
+    """Remove the temporary files (`.NAME.XXXXXXXX.tmp`, `results.atomic_write_bytes`) that a writer
+    killed mid-write left in `out` and `out/runs`, and return them: with the directory's lock held no
+    writer owns them, and none was ever a finished file (the rename is what finishes one)."""
+    found = [
+        path
+        for folder in (out, out / run_files.RUNS)
+        if folder.is_dir()
+        for path in folder.iterdir()
+        if path.name.startswith(".") and path.name.endswith(".tmp") and path.is_file()
+    ]
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
+
+
 def prepare(out: Path, config: Mapping[str, Any]) -> Todo:
     """Write, check or grow `out/config.json` for `config` (the command's) and return the cells still
-    to run. Call with the directory's lock held."""
+    to run, after removing what a writer killed mid-write left (`remove_leftover_temps`). Call with the
+    directory's lock held."""
     out = Path(out)
+    remove_leftover_temps(out)
     check_config(config, out / CONFIG)
     if (out / CONFIG).exists():
         old = read_config(out)

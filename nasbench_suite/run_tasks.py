@@ -40,6 +40,12 @@ def open_checked(store_path: str, data_checksum: str, modules: tuple[str, ...]) 
     return store
 
 
+def resources_for(spec: ComparisonSpec) -> Resources:
+    """What one run of `spec` needs from a worker: a CPU; a GPU too for a live run that trains on CUDA."""
+    device = str((spec.live or {}).get("device", "cpu"))
+    return Resources(cpus=1, gpus=1 if device.startswith("cuda") else 0)
+
+
 @dataclass(frozen=True)
 class TableRuns:
     """Runs grid cells of `spec` on the store at `store_path`, whose data checksum must be
@@ -56,7 +62,7 @@ class TableRuns:
 
     @property
     def resources(self) -> Resources:
-        return Resources()
+        return resources_for(self.spec)
 
     def setup(self) -> Store:
         return open_checked(self.store_path, self.data_checksum, self.spec.strategy_modules)
@@ -88,8 +94,7 @@ class LiveRuns:
 
     @property
     def resources(self) -> Resources:
-        device = str((self.spec.live or {}).get("device", "cpu"))
-        return Resources(cpus=1, gpus=1 if device.startswith("cuda") else 0)
+        return resources_for(self.spec)
 
     def _root(self) -> Path:
         return Path(tempfile.gettempdir()) / "nasbench-suite-live" / self.scratch

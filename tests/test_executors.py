@@ -461,3 +461,22 @@ def test_a_driver_killed_mid_study_resumes_to_the_same_files(
     )
     assert _contents(out) == _contents(here) and len(_contents(here)) == 600
     assert not list(out.rglob("*.tmp"))  # no half-written file left behind
+
+
+def test_compare_live_on_cuda_workers_needs_no_cuda_here_and_a_cluster_without_gpus_is_refused(
+    ray_cluster, real_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """This machine has no CUDA: the workers would train, so only the device's name is checked here, and
+    the local Ray (no GPU) is refused before config.json is written instead of waited on forever."""
+    argv = ["compare", "--live", "--strategies", "random", "--dataset", "cifar10-valid", "--eval-budget", "2"]
+    argv += ["--runs", "1", "--epochs", "1", "--channels", "2", "--cells", "1", "--subset", "128"]
+    argv += ["--eval-subset", "64", "--quiet", "--store", str(real_store.path), "--executor", "ray"]
+    out = tmp_path / "out"
+    for device, message in (
+        ("cuda", "each task asks for 1 GPU(s) but no node of the Ray cluster has more than 0"),
+        ("tpu", "unknown device 'tpu'; valid: cpu, cuda, cuda:N"),
+    ):
+        assert main([*argv, "--device", device, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"nasbench-suite: error: {message}") and err.count("\n") == 1, err
+        assert not out.exists()

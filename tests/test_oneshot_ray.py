@@ -20,6 +20,7 @@ from nasbench_suite.cli import main
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.executors import Resources
 from nasbench_suite.live_training.oneshot import runs
+from nasbench_suite.live_training.recipe import device_kind
 from nasbench_suite.results import RUN_META_KEY, RUNS
 
 TINY = ["rsps,darts_v1", "--epochs", "1", "--runs", "1", "--subset", "64", "--eval-subset", "32",
@@ -214,7 +215,7 @@ def test_a_search_asks_ray_for_a_gpu_on_cuda_and_for_its_threads_on_the_cpu() ->
     assert work("cuda:1", None).resources == Resources(cpus=1, gpus=1)
     assert work("cpu", 3).resources == Resources(cpus=3, gpus=0)
     assert work("cpu", None).resources == Resources(cpus=1, gpus=0)
-    assert runs.device_kind("cuda:0") == "cuda"
+    assert device_kind("cuda:0") == "cuda"
     for bad in ("tpu", "cuda:x", ""):
         with pytest.raises(ConfigError, match="unknown device"):
-            runs.device_kind(bad)
+            device_kind(bad)

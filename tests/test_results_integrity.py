@@ -359,3 +359,25 @@ def test_a_malformed_config_is_one_line(capsys, tiny_store: Store, tmp_path: Pat
         assert code == 2 and stdout == "" and len(err.strip().splitlines()) == 1, err
         assert "config.json" in err and "Traceback" not in err
     assert sorted(p.name for p in out.iterdir()) in (["config.json"], [".lock", "config.json"])
+
+
+def test_temporary_files_of_a_writer_killed_mid_write_are_removed_on_resume(
+    tiny_store: Store, tmp_path: Path
+) -> None:
+    """A driver SIGKILLed inside `atomic_write_bytes` leaves `.NAME.XXXXXXXX.tmp` beside the file it was
+    writing (tests/test_executors.py kills real drivers; here the leftovers are made by hand): the next
+    command, holding the lock, removes them and writes every run."""
+    out = tmp_path / "out"
+    run_comparison(tiny_store, SPEC, out, strategies.build, progress=False)
+    finished = run_file(out, "rea", "cifar100", 3)
+    finished.unlink()
+    leftovers = [
+        out / "runs" / f".{finished.name}.k2j4x9aa.tmp",
+        out / ".config.json.zz81qk0p.tmp",
+    ]
+    for path in leftovers:
+        path.write_bytes(b"PAR1 half a file")
+    done = run_comparison(tiny_store, SPEC, out, strategies.build, progress=False)
+    assert [(r.strategy, r.run) for r in done] == [("rea", 3)]
+    assert not any(path.exists() for path in leftovers)
+    assert not list(out.rglob("*.tmp")) and len(list((out / "runs").glob("*.parquet"))) == 8

@@ -28,31 +28,15 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
-from nasbench_suite.errors import ConfigError
 from nasbench_suite.executors import Resources
 from nasbench_suite.live_training.data import LiveDataset
 from nasbench_suite.live_training.model import build_network
 from nasbench_suite.live_training.oneshot.base import ArchPenalty
 from nasbench_suite.live_training.oneshot.search import EpochRecord, SearchSettings, run_search
-from nasbench_suite.live_training.recipe import train, without_test
+from nasbench_suite.live_training.recipe import device_kind, train, without_test
 from nasbench_suite.space import CellSpace
 
-DEVICE_KINDS = ("cpu", "cuda")
 PROBE_IMAGES = 512  # images the reference cell trains on for one epoch to measure its speed
-
-
-def device_kind(device: str) -> str:
-    """ "cpu" or "cuda" for a device name, checked for its spelling only: a search on Ray trains on the
-    workers' devices, which the driver may not have (`recipe.resolve_device` checks this machine's)."""
-    try:
-        kind = torch.device(device).type
-    except (RuntimeError, TypeError):
-        kind = ""
-    if kind not in DEVICE_KINDS:
-        raise ConfigError(f"unknown device {device!r}; valid: cpu, cuda, cuda:N")
-    return kind
 
 
 @dataclass(frozen=True)
@@ -169,4 +153,4 @@ class OneShotSearches:
             return Path(tempfile.gettempdir()) / "nasbench-suite-oneshot" / self.key / path.name
 
 
-__all__ = ["OneShotSearches", "SearchOutcome", "SearchTask", "device_kind"]
+__all__ = ["OneShotSearches", "SearchOutcome", "SearchTask"]

@@ -244,13 +244,17 @@ def _compare_live(args: argparse.Namespace, store, spec, out: Path, executor=Non
     from nasbench_suite.live_training.factory import live_oracle_factory
 
     make_oracle = live_oracle_factory(spec.live, spec, store, out, progress=not args.quiet)
+    check = make_oracle
+    if executor is not None:  # the workers train, on devices this machine may lack: check the name here
+        from nasbench_suite.live_training.recipe import device_kind
+
+        device_kind(args.device)
+        check = live_oracle_factory({**spec.live, "device": "cpu"}, spec, store, out, progress=False)
     for dataset in spec.datasets:  # fail on bad settings before anything trains or is written
-        problem = make_oracle("check", dataset, 0, np.random.default_rng(0)).problem
+        problem = check("check", dataset, 0, np.random.default_rng(0)).problem
         for name in spec.strategies:
             strategies.check_hyperparameters(name, problem, spec.hparams.get(name))
-    if executor is not None:
-        executor.connect()
-    done = run_comparison(
+    done = run_comparison(  # reaches Ray and checks it has the runs' GPUs before anything is written
         store,
         spec,
         out,

@@ -80,8 +80,7 @@ def cmd_oneshot(args: argparse.Namespace) -> int:
     from nasbench_suite.errors import ConfigError
     from nasbench_suite.live_training.oneshot.base import check_hparams
     from nasbench_suite.live_training.oneshot.methods import LATENCY_METHODS, check_method, method_class
-    from nasbench_suite.live_training.oneshot.runs import device_kind
-    from nasbench_suite.live_training.recipe import resolve_device
+    from nasbench_suite.live_training.recipe import device_kind, resolve_device
     from nasbench_suite.space import CellSpace
 
     # ------------------------------------------------------------------ validate everything first
@@ -216,7 +215,9 @@ class _Plan:
         from nasbench_suite import __version__
         from nasbench_suite.errors import ResultsError
         from nasbench_suite.results import read_config, run_file
+        from nasbench_suite.resume import remove_leftover_temps
 
+        remove_leftover_temps(self.out)  # what a driver killed mid-write left (the lock is ours)
         spec = self.spec.to_json() | {"oneshot": self.settings}
         self.spec_json = spec
         config: dict[str, Any] | None = {
