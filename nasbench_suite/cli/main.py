@@ -353,7 +353,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         report, text, Path(args.out) / f"{args.paper}.html", figures_dir=Path(args.out) / "figures"
     )
     print(text)
-    print(f"wrote {Path(args.out) / f'{args.paper}.md'} and {page} (figures as PNG and SVG beside it)", file=sys.stderr)
+    print(
+        f"wrote {Path(args.out) / f'{args.paper}.md'} and {page} (figures as PNG and SVG beside it)",
+        file=sys.stderr,
+    )
     if args.also:
         _reproduce_also(args, also)
     return 0
