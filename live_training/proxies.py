@@ -53,7 +53,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -289,6 +289,35 @@ def proxy_batch(
 
 
 # ================================================================ validation against the table
+@dataclass(frozen=True)
+class ArchScores:
+    """One arch's live proxy scores, the seconds each took and its network's build seconds: what a
+    resumed `validate_proxies` reuses (an arch's scores do not depend on the other archs or proxies)."""
+
+    index: int
+    scores: dict[str, float]
+    seconds: dict[str, float]
+    build_seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON data; NaN and infinite scores as JSON's NaN / Infinity, which `from_json` reads back."""
+        return {
+            "index": self.index,
+            "scores": self.scores,
+            "seconds": self.seconds,
+            "build_seconds": self.build_seconds,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> ArchScores:
+        return cls(
+            int(doc["index"]),
+            {str(p): float(v) for p, v in doc["scores"].items()},
+            {str(p): float(v) for p, v in doc["seconds"].items()},
+            float(doc["build_seconds"]),
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class ProxyValidation:
     """Live proxies of `indices` (archs of the table) vs. the table. `scores[p]`/`seconds[p]`: per arch;
@@ -347,6 +376,31 @@ class ProxyValidation:
         }
 
 
+def _score_arch(
+    store: Store,
+    index: int,
+    proxies: Sequence[str],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    seed: int,
+    device: torch.device,
+    before: ArchScores | None,
+) -> ArchScores:
+    """`proxies` of arch `index` (network init keyed by (seed, index), zen's draws by (seed, index, proxy)),
+    added to what `before` holds."""
+    start = time.perf_counter()
+    init = torch.Generator().manual_seed(_torch_seed(seed, 1, index))
+    model = build_network(store.space, store.arch(index), num_classes=10, generator=init)
+    build = time.perf_counter() - start
+    scores, seconds = dict(before.scores) if before else {}, dict(before.seconds) if before else {}
+    for p in proxies:
+        generator = torch.Generator(device).manual_seed(_torch_seed(seed, 2, index, PROXIES.index(p)))
+        start = time.perf_counter()
+        scores[p] = score(p, model, x, y, generator=generator)
+        seconds[p] = time.perf_counter() - start
+    return ArchScores(index, scores, seconds, build)
+
+
 def _finite(values: Sequence[float] | np.ndarray) -> list[float | None]:
     return [float(v) if math.isfinite(v) else None for v in values]
 
@@ -387,6 +441,8 @@ def validate_proxies(
     batch: int = 64,
     seed: int = 0,
     on_arch: Callable[[int], None] | None = None,
+    known: Mapping[int, ArchScores] | None = None,
+    on_scored: Callable[[ArchScores], None] | None = None,
 ) -> ProxyValidation:
     """Score `proxies` on the full-size CIFAR-10 network (C = 16, 5 cells per stage, 10 classes) of each
     arch in `indices`, all on one minibatch of `batch` CIFAR-10 training images (`images`, e.g. from
@@ -396,7 +452,9 @@ def validate_proxies(
     keyed by (seed, arch index, proxy), so an arch scores the same in any list. The minibatch comes from
     all 50k training images (half of them are cifar10-valid's validation split: no proxy trains on it). Seconds are wall-clock
     (time.perf_counter) per `score` call, on the current default device and thread count. `on_arch(i)` is
-    called after arch i is scored."""
+    called after arch i is scored. `known` holds archs scored before with this seed, batch and images
+    (e.g. by an interrupted run): their scores and seconds are reused and only their missing proxies
+    computed; `on_scored` receives every arch for which something was computed."""
     for p in proxies:
         if p not in PROXIES:
             raise unknown("zero-cost proxy", p, PROXIES)
@@ -420,20 +478,20 @@ def validate_proxies(
     scores = {p: np.full(len(idx), np.nan) for p in proxies}
     seconds = {p: np.full(len(idx), np.nan) for p in proxies}
     build_seconds = np.full(len(idx), np.nan)
-    for k, index in enumerate(idx):
-        start = time.perf_counter()
-        init = torch.Generator().manual_seed(_torch_seed(seed, 1, int(index)))
-        model = build_network(store.space, store.arch(int(index)), num_classes=10, generator=init)
-        build_seconds[k] = time.perf_counter() - start
+    known = known or {}
+    for k, index in enumerate(idx.tolist()):
+        arch = known.get(index)
+        missing = [p for p in proxies if arch is None or p not in arch.scores]
+        if missing:
+            arch = _score_arch(store, index, missing, x, y, seed, device, before=arch)
+            if on_scored is not None:
+                on_scored(arch)
+        assert arch is not None
+        build_seconds[k] = arch.build_seconds
         for p in proxies:
-            generator = torch.Generator(device).manual_seed(
-                _torch_seed(seed, 2, int(index), PROXIES.index(p))
-            )
-            start = time.perf_counter()
-            scores[p][k] = score(p, model, x, y, generator=generator)
-            seconds[p][k] = time.perf_counter() - start
+            scores[p][k], seconds[p][k] = arch.scores[p], arch.seconds[p]
         if on_arch is not None:
-            on_arch(int(index))
+            on_arch(index)
 
     accuracy = np.asarray(store.table("cifar10-valid", "valid_acc", 200).column("mean"))[idx].astype(float)
     spearman, kendall, n_used = {}, {}, {}

@@ -333,3 +333,62 @@ def test_live_naswot_ranks_archs_like_the_table(real_store: Store, cifar10: Imag
     assert report.spearman["naswot"] > 0.4
     assert "| naswot |" in report.to_markdown()
     assert json.loads(json.dumps(report.to_json(), allow_nan=False))["proxies"] == ["naswot", "jacob_cov"]
+
+
+@pytest.mark.realdata
+def test_a_resumed_validation_reuses_known_scores_and_computes_only_what_is_missing(
+    real_store: Store, cifar10: ImageData, tmp_path: Path
+) -> None:
+    from nasbench_suite.live_training.proxies import ArchScores
+    from nasbench_suite.live_training.proxy_scores import ScoreLog
+
+    indices = sample_indices(real_store, 3, 1)
+    log = ScoreLog(tmp_path / "scores.jsonl", seed=0, batch=8, images="cifar10")
+    fresh = validate_proxies(
+        real_store, cifar10, indices, proxies=("synflow", "grad_norm"), batch=8, on_scored=log.append
+    )
+    first, second, third = (int(i) for i in indices)
+    # the log holds every arch; a planted score shows the reuse, a dropped proxy is computed again
+    known = log.read()
+    assert sorted(known) == sorted((first, second, third))
+    known[first] = ArchScores(
+        first, {"synflow": 123.0, "grad_norm": 4.5}, {"synflow": 9.0, "grad_norm": 9.0}, 1.0
+    )
+    known[second] = ArchScores(second, {"synflow": known[second].scores["synflow"]}, {"synflow": 0.1}, 0.2)
+    del known[third]
+    computed: list[ArchScores] = []
+    resumed = validate_proxies(
+        real_store,
+        cifar10,
+        indices,
+        proxies=("synflow", "grad_norm"),
+        batch=8,
+        known=known,
+        on_scored=computed.append,
+    )
+    assert [a.index for a in computed] == [second, third]
+    assert resumed.scores["synflow"][0] == 123.0 and resumed.scores["grad_norm"][0] == 4.5
+    assert resumed.seconds["synflow"][0] == 9.0 and resumed.build_seconds[0] == 1.0
+    for k in (1, 2):  # recomputed: the fresh run's values exactly (init and draws keyed by seed and arch)
+        assert resumed.scores["grad_norm"][k] == fresh.scores["grad_norm"][k]
+        assert resumed.scores["synflow"][k] == fresh.scores["synflow"][k]
+
+
+def test_the_score_log_skips_other_settings_and_a_line_cut_off(tmp_path: Path) -> None:
+    from nasbench_suite.live_training.proxies import ArchScores
+    from nasbench_suite.live_training.proxy_scores import ScoreLog
+
+    path = tmp_path / "scores.jsonl"
+    ours = ScoreLog(path, seed=0, batch=64, images="a.tar")
+    other = ScoreLog(path, seed=1, batch=64, images="a.tar")
+    ours.append(ArchScores(7, {"zen": float("-inf")}, {"zen": 0.5}, 0.25))
+    other.append(ArchScores(8, {"zen": 1.0}, {"zen": 0.5}, 0.25))
+    ours.append(ArchScores(9, {"naswot": float("nan")}, {"naswot": 0.5}, 0.25))
+    ours.append(ArchScores(7, {"zen": 2.0}, {"zen": 0.5}, 0.25))  # the last line of an arch wins
+    with open(path, "a") as f:
+        f.write('{"seed": 0, "batch": 64, "images": "a.tar", "index": 10, "sco')  # killed mid-line
+    got = ours.read()
+    assert sorted(got) == [7, 9]
+    assert got[7].scores == {"zen": 2.0} and math.isnan(got[9].scores["naswot"])
+    assert sorted(other.read()) == [8]
+    assert ScoreLog(tmp_path / "none.jsonl", seed=0, batch=64, images="a.tar").read() == {}

@@ -219,3 +219,30 @@ def test_profiles_give_the_small_cpu_scale_or_nas_bench_201s_own() -> None:
     assert gpu.train_subset is None and gpu.eval_subset is None  # the whole split, as the table trained
     custom = scale_from(argparse.Namespace(**{**flags, "channels": 4, "subset": 300}, epochs=2), "cpu")
     assert (custom.channels, custom.train_subset, custom.epochs, custom.cells_per_stage) == (4, 300, 2, 2)
+
+
+@pytest.mark.realdata
+def test_validate_proxies_logs_each_arch_and_a_rerun_reuses_the_log(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "proxies"
+    argv = ["validate", "proxies", "--archs", "3", "--proxies", "synflow", "--batch", "8", "--out", str(out)]
+    code, first, _ = _cli(capsys, *argv)
+    assert code == 0
+    log = out / "validate_proxies.scores.jsonl"
+    lines = log.read_text().splitlines()
+    assert len(lines) == 3 and all('"synflow"' in line for line in lines)
+    report = json.loads((out / "validate_proxies.json").read_text())
+    code, again, _ = _cli(capsys, *argv)  # every arch is in the log: nothing is scored again
+    assert code == 0 and log.read_text().splitlines() == lines
+    assert json.loads((out / "validate_proxies.json").read_text()) == report and again == first
+    code, _, _ = _cli(capsys, *argv, "--proxies", "synflow,grad_norm")  # one more proxy (the last flag wins)
+    assert code == 0
+    more = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(more) == 6
+    for old, new in zip(more[:3], more[3:], strict=True):  # grad_norm computed, synflow and its seconds kept
+        assert new["index"] == old["index"] and set(new["scores"]) == {"synflow", "grad_norm"}
+        assert (new["scores"]["synflow"], new["seconds"]["synflow"]) == (
+            old["scores"]["synflow"],
+            old["seconds"]["synflow"],
+        )

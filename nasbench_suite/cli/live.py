@@ -354,6 +354,17 @@ def cmd_validate_proxies(args: argparse.Namespace) -> int:
     images = load_images(args.images, "cifar10")
     from tqdm import tqdm
 
+    from nasbench_suite.live_training.proxy_scores import ScoreLog
+
+    # every arch's scores go to a log as they are computed: a rerun (after a crash, or with more archs or
+    # proxies) reuses those of the same seed, batch and images
+    log = ScoreLog(
+        Path(args.out) / "validate_proxies.scores.jsonl",
+        seed=args.seed,
+        batch=args.batch,
+        images=str(args.images),
+    )
+    known = log.read()
     with tqdm(total=len(indices), desc="score", unit="arch", leave=False) as bar:
         result = validate_proxies(
             store,
@@ -363,6 +374,8 @@ def cmd_validate_proxies(args: argparse.Namespace) -> int:
             batch=args.batch,
             seed=args.seed,
             on_arch=lambda _: bar.update(),
+            known=known,
+            on_scored=log.append,
         )
     from nasbench_suite.analysis import zero_cost_report
     from nasbench_suite.analysis.reproduce import load_published
