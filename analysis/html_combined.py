@@ -54,12 +54,13 @@ from nasbench_suite.analysis.html_report import (
     _significance,
     _stamp,
     _write_page,
+    check_store_matches,
 )
 from nasbench_suite.analysis.html_report import (
     _curves_sections as curves_sections,
 )
 from nasbench_suite.analysis.significance import significance
-from nasbench_suite.errors import ConfigError, ResultsError
+from nasbench_suite.errors import ConfigError
 from nasbench_suite.results import load_rows
 from nasbench_suite.store import Store
 
@@ -191,12 +192,8 @@ def build_combined_html(
         raise ConfigError(f"a combined report needs at least 2 directories, got {len(sources)}")
     time_axis = time_axis_of(sources)
     for s in sources:
-        if check_data and store.checksum != s.config.get("data_checksum"):
-            raise ResultsError(
-                f"the store at {store.path} (checksum {store.checksum[:12]}) is not the data {s.directory} ran on "
-                f"(checksum {str(s.config.get('data_checksum'))[:12]}); pass the store it ran on "
-                f"({s.config.get('store')}) or check_data=False"
-            )
+        if check_data:
+            check_store_matches(store, s.config, s.directory)
     runs = merged_runs(sources)
     own_rows = [
         load_rows(Path(s.directory), columns=[*_ROW_COLUMNS, *(["table_equiv_s"] * (s.family == "oneshot"))])

@@ -710,12 +710,8 @@ def build_html(
         raise ConfigError(f"n_boot must be an integer >= 1, but got {n_boot!r}")
     results_dir = Path(results_dir)
     config, runs, rows = load_results(results_dir)
-    if check_data and store.checksum != config.get("data_checksum"):
-        raise ResultsError(
-            f"the store at {store.path} (checksum {store.checksum[:12]}) is not the data {results_dir} ran on "
-            f"(checksum {str(config.get('data_checksum'))[:12]}); pass the store it ran on ({config.get('store')}) "
-            "or check_data=False"
-        )
+    if check_data:
+        check_store_matches(store, config, results_dir)
     rng = np.random.default_rng(seed)
     setup, setup_notes = _setup(results_dir, config, runs, store)
     final, final_notes = _final_performance(rows, store)
@@ -749,6 +745,16 @@ def build_html(
         f"written by nasbench-suite {config.get('suite_version', 'unknown')})"
     )
     return _page(title, subtitle, sections, footer)
+
+
+def check_store_matches(store: Store, config: Mapping[str, Any], results_dir: Path) -> None:
+    """ResultsError unless `store` holds the data the comparison in `results_dir` (its `config`) ran on."""
+    if store.checksum != config.get("data_checksum"):
+        raise ResultsError(
+            f"the store at {store.path} (checksum {store.checksum[:12]}) is not the data {results_dir} ran on "
+            f"(checksum {str(config.get('data_checksum'))[:12]}); pass the store it ran on ({config.get('store')}) "
+            "or check_data=False"
+        )
 
 
 def _stamp(generated_at: str | None) -> str:
