@@ -172,7 +172,8 @@ class TabularOracle(OneWorker):
             self._measurements += 1
             return Pending(request, index, float(values[index]), cost, at_s)
         fidelity = request.fidelity
-        if fidelity is not self._fidelity:  # requests mostly repeat one fidelity object: resolve it once
+        # requests mostly repeat one fidelity (often the very object): resolve a fidelity once, on a change
+        if fidelity is not self._fidelity and fidelity != self._fidelity:
             if fidelity not in self.lookup:
                 raise unknown("fidelity (epoch/schedule)", fidelity, self.problem.fidelities)
             self._fidelity = fidelity
