@@ -388,3 +388,13 @@ def test_the_training_cost_is_epochs_times_the_epoch_time_plus_one_validation_pa
     assert cost.training(2, F12) == 3.0 * 12 + 0.25
     assert cost.training(1, F12) == pytest.approx(2.0 * 12 + 2.0 / 3, abs=1e-12)
     assert cost.training_costs(F4)[5] == 6.0 * 4 + 0.5
+
+
+def test_each_dataset_has_its_own_measurable_metrics(store: Store) -> None:
+    # the per-store cache of static metrics is keyed by dataset: a second dataset gets its own (none here)
+    assert _oracle(store).problem.measurable == ("hw_latency_ms/pixel3", "params_mb", "zc_synflow")
+    other = TabularOracle(
+        store, "ImageNet16-120", Budget(BudgetKind.EVALUATIONS, 1), rng=np.random.default_rng(0)
+    )
+    assert other.problem.measurable == ()
+    assert _oracle(store).problem.measurable == ("hw_latency_ms/pixel3", "params_mb", "zc_synflow")
