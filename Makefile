@@ -85,8 +85,9 @@ mutation: install
 	$(BIN)/mutmut export-cicd-stats
 	$(BIN)/mutmut results
 	$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
-		print(f\"killed {s['killed']} of {s['total']} mutants ({100 * s['killed'] / s['total']:.1f}%), \
-		survived {s['survived']}, no tests {s['no_tests']}, timeouts {s['timeout']}\")"
+		k = s['killed'] + s['timeout']; \
+		print(f\"killed {k} of {s['total']} mutants ({100 * k / s['total']:.1f}%; {s['timeout']} of them by \
+		running past mutmut's time limit), survived {s['survived']}, no tests {s['no_tests']}\")"
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \

@@ -223,10 +223,11 @@ def test_profiles_give_the_small_cpu_scale_or_nas_bench_201s_own() -> None:
 
 @pytest.mark.realdata
 def test_validate_proxies_logs_each_arch_and_a_rerun_reuses_the_log(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, real_store_path: Path
 ) -> None:
     out = tmp_path / "proxies"
     argv = ["validate", "proxies", "--archs", "3", "--proxies", "synflow", "--batch", "8", "--out", str(out)]
+    argv += ["--store", str(real_store_path)]
     code, first, _ = _cli(capsys, *argv)
     assert code == 0
     log = out / "validate_proxies.scores.jsonl"
