@@ -747,7 +747,7 @@ def build_html(
     return _page(title, subtitle, sections, footer)
 
 
-def check_store_matches(store: Store, config: Mapping[str, Any], results_dir: Path) -> None:
+def check_store_matches(store: Store, config: Mapping[str, Any], results_dir: Path | str) -> None:
     """ResultsError unless `store` holds the data the comparison in `results_dir` (its `config`) ran on."""
     if store.checksum != config.get("data_checksum"):
         raise ResultsError(
