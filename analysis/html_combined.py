@@ -45,6 +45,7 @@ from nasbench_suite.analysis.html_report import (
     _final_performance,
     _html_table,
     _meta_table,
+    _no_progress,
     _page,
     _paper_figures,
     _pareto,
@@ -65,7 +66,7 @@ from nasbench_suite.results import load_rows
 from nasbench_suite.store import Store
 
 if TYPE_CHECKING:
-    from nasbench_suite.analysis.html_report import Export
+    from nasbench_suite.analysis.html_report import Export, Progress
 
 __all__ = ["build_combined_html", "time_axis_of", "write_combined_html"]
 
@@ -182,6 +183,7 @@ def build_combined_html(
     check_data: bool = True,
     export: Export | None = None,
     generated_at: str | None = None,
+    progress: Progress = _no_progress,
 ) -> str:
     """The report of several results directories (`analysis.combined.load_sources`) as one
     self-contained page. `store` must hold the data each directory ran on unless `check_data` is False;
@@ -206,8 +208,11 @@ def build_combined_html(
     )
     order = [name for s in sources for name in s.strategies]
     rng = np.random.default_rng(seed)
+    constrained = [s for s in sources if s.spec.get("objective") or s.spec.get("constraint")]
+    total = 5 + (len(order) >= 2) + bool(constrained)
     setup, setup_notes = _setup(sources, store)
     final, final_notes = _final_performance(rows, store, strategies=order)
+    progress("tables", total)
     warn = "".join(f'<p class="warn">{_e(n)}</p>' for n in [*setup_notes, *final_notes])
     caveat_items = "".join(f"<li>{_e(n)}</li>" for n in notes_of(sources))
     sections = [
@@ -217,10 +222,14 @@ def build_combined_html(
         final,
         *curves_sections(timed, runs, store, rng, n_boot, export=export, time_axis=time_axis),
     ]
+    progress("anytime figures", total)
     if len(order) >= 2:
         sections.append(_critical_difference_or_why(sources, runs, export))
+        progress("critical difference", total)
     report = significance(runs, seed=seed)
+    progress("tests", total)
     sections.append(_paper_figures(rows, runs, store, report, export=export))
+    progress("paper figures", total)
     pareto = [
         (s, section)
         for s, r in zip(sources, own_rows, strict=True)
@@ -236,7 +245,10 @@ def build_combined_html(
                 ),
             )
         )
+    if constrained:
+        progress("pareto fronts", total)
     sections.append(_significance(report))
+    progress("page", total)
     names = " + ".join(Path(s.directory).resolve().name for s in sources)
     subtitle = f"{len(order)} strategies from {len(sources)} results directories: " + "; ".join(
         f"{s.label} {len(s.strategies)} {FAMILY_WORDS[s.family]}es × {len(s.spec['datasets'])} dataset(s) × "
@@ -261,10 +273,17 @@ def write_combined_html(
     n_boot: int = 1000,
     check_data: bool = True,
     figures_dir: Path | str | None = None,
+    progress: Progress = _no_progress,
 ) -> Path:
     """`build_combined_html` written to `path` atomically; with `figures_dir`, every figure also as PNG
     and SVG there."""
     page = build_combined_html(
-        sources, store, seed=seed, n_boot=n_boot, check_data=check_data, export=_exporter(figures_dir)
+        sources,
+        store,
+        seed=seed,
+        n_boot=n_boot,
+        check_data=check_data,
+        export=_exporter(figures_dir),
+        progress=progress,
     )
     return _write_page(Path(path), page)

@@ -60,8 +60,38 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     Export = Callable[[Figure, str], None]  # (figure, its alt text) -> None
+    # called after each part of a report is built, with the part's name and the number of parts in all
+    Progress = Callable[[str, int], None]
 
-__all__ = ["SIMULATED", "TimeAxis", "build_html", "load_results", "markdown_to_html", "write_html"]
+__all__ = [
+    "SIMULATED",
+    "TimeAxis",
+    "build_html",
+    "load_results",
+    "markdown_to_html",
+    "progress_bar",
+    "write_html",
+]
+
+
+def _no_progress(part: str, total: int) -> None:
+    pass
+
+
+def progress_bar(desc: str = "html report") -> tuple[Progress, Callable[[], None]]:
+    """A `Progress` (called after each part of a report with its name and the number of parts) that draws
+    a tqdm bar on stderr, only on a terminal; and what closes the bar."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="part", leave=False, disable=None)
+
+    def step(part: str, total: int) -> None:
+        bar.total = total
+        bar.set_postfix_str(part, refresh=False)
+        bar.update()
+
+    return step, bar.close
+
 
 # the columns of `load_rows` the report uses; a file may have more (e.g. `measure`) or be older
 _ROW_COLUMNS = (
@@ -699,6 +729,7 @@ def build_html(
     check_data: bool = True,
     export: Export | None = None,
     generated_at: str | None = None,
+    progress: Progress = _no_progress,
 ) -> str:
     """The report of `results_dir` as one self-contained HTML page (a string).
 
@@ -713,8 +744,12 @@ def build_html(
     if check_data:
         check_store_matches(store, config, results_dir)
     rng = np.random.default_rng(seed)
+    ranked = rows.loc[rows["epoch"] > 0, "strategy"].nunique() >= 2  # the strategies of the curves
+    spec = config["spec"]
+    total = 5 + ranked + bool(spec.get("objective") or spec.get("constraint"))
     setup, setup_notes = _setup(results_dir, config, runs, store)
     final, final_notes = _final_performance(rows, store)
+    progress("tables", total)
     notes = [*setup_notes, *final_notes]
     caveat_items = "".join(f"<li>{_e(n)}</li>" for n in caveats(runs, config))
     warn = "".join(f'<p class="warn">{_e(n)}</p>' for n in notes)
@@ -725,16 +760,21 @@ def build_html(
         final,
         *_curves_sections(rows, runs, store, rng, n_boot, export=export),
     ]
-    if rows.loc[rows["epoch"] > 0, "strategy"].nunique() >= 2:  # the strategies of the curves
+    progress("anytime figures", total)
+    if ranked:
         sections.append(_critical_difference(runs, export=export))
+        progress("critical difference", total)
     report = significance(runs, seed=seed)
+    progress("tests", total)
     sections.append(_paper_figures(rows, runs, store, report, export=export))
-    pareto = _pareto(rows, config["spec"], store, export=export)
+    progress("paper figures", total)
+    pareto = _pareto(rows, spec, store, export=export)
     if pareto is not None:
         sections.append(pareto)
+        progress("pareto fronts", total)
     sections.append(_significance(report))
+    progress("page", total)
 
-    spec = config["spec"]
     title = f"nasbench-suite comparison: {results_dir.resolve().name}"
     subtitle = (
         f"{len(spec['strategies'])} strategies × {len(spec['datasets'])} dataset(s) × {spec['runs']} runs, "
@@ -788,11 +828,18 @@ def write_html(
     n_boot: int = 1000,
     check_data: bool = True,
     figures_dir: Path | str | None = None,
+    progress: Progress = _no_progress,
 ) -> Path:
     """`build_html` written to `path` atomically (a temporary file in the same directory, then
     `os.replace`); returns `path`. With `figures_dir`, every figure is also saved there as PNG and SVG."""
     page = build_html(
-        results_dir, store, seed=seed, n_boot=n_boot, check_data=check_data, export=_exporter(figures_dir)
+        results_dir,
+        store,
+        seed=seed,
+        n_boot=n_boot,
+        check_data=check_data,
+        export=_exporter(figures_dir),
+        progress=progress,
     )
     return _write_page(Path(path), page)
 

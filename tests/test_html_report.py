@@ -118,8 +118,31 @@ def comparison(real_store: Store, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 @pytest.fixture(scope="module")
-def report(comparison: Path, real_store: Store, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return html_report.write_html(comparison, real_store, tmp_path_factory.mktemp("report") / "report.html")
+def parts() -> list[tuple[str, int]]:
+    """What `write_html` told its progress callback while the `report` fixture was built."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def report(
+    comparison: Path,
+    real_store: Store,
+    tmp_path_factory: pytest.TempPathFactory,
+    parts: list[tuple[str, int]],
+) -> Path:
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    return html_report.write_html(
+        comparison, real_store, path, progress=lambda part, total: parts.append((part, total))
+    )
+
+
+def test_the_report_tells_its_progress_part_by_part(report: Path, parts: list[tuple[str, int]]) -> None:
+    # three strategies with an objective: tables, curves, the critical-difference diagram, the tests, the
+    # paper figures, the Pareto fronts and the page, each once, every call with the same total
+    assert [p for p, _ in parts] == [
+        "tables", "anytime figures", "critical difference", "tests", "paper figures", "pareto fronts", "page",
+    ]  # fmt: skip
+    assert {t for _, t in parts} == {len(parts)}
 
 
 @pytest.fixture(scope="module")

@@ -35,11 +35,15 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
         check_table_space(Path(args.dir), config, open_store(args))
     if args.html:
-        from nasbench_suite.analysis.html_report import write_html
+        from nasbench_suite.analysis.html_report import progress_bar, write_html
 
         path = Path(args.html_out or Path(args.dir) / "report.html")
         figures = path.parent / "figures"
-        write_html(Path(args.dir), open_store(args), path, figures_dir=figures)
+        step, close = progress_bar()
+        try:
+            write_html(Path(args.dir), open_store(args), path, figures_dir=figures, progress=step)
+        finally:
+            close()
         print(f"wrote {path} (figures as PNG and SVG in {figures})", file=sys.stderr)
         return 0
     if args.table:

@@ -61,10 +61,15 @@ def _check_table_reports(sources: Sequence[Any], args: argparse.Namespace) -> No
 
 def _html(sources: Sequence[Any], args: argparse.Namespace) -> int:
     from nasbench_suite.analysis.html_combined import write_combined_html
+    from nasbench_suite.analysis.html_report import progress_bar
 
     path = Path(args.html_out)
     figures = path.parent / "figures"
-    write_combined_html(sources, open_store(args), path, figures_dir=figures)
+    step, close = progress_bar()
+    try:
+        write_combined_html(sources, open_store(args), path, figures_dir=figures, progress=step)
+    finally:
+        close()
     print(f"wrote {path} (figures as PNG and SVG in {figures})", file=sys.stderr)
     return 0
 
