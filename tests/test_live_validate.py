@@ -123,6 +123,11 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     [
         (["validate", "live", "--archs", "2"], "--archs must be at least 3"),
         (["validate", "proxies", "--proxies", "naswot,fisher"], "unknown zero-cost proxy 'fisher'"),
+        # an --out that cannot be a folder fails before the first arch is scored (no bar drawn first)
+        (
+            ["validate", "proxies", "--archs", "2", "--out", "/proc/nasbench-suite"],
+            "cannot use '/proc/nasbench-suite'",
+        ),
         (["validate", "live", "--channels", "0"], "channels must be a whole number >= 1"),
         (["validate", "live", "--images", "/nonexistent"], "no images at /nonexistent"),
         (["validate", "live", "--dataset", "cifar100"], "holds 10 classes, but cifar100 has 100"),

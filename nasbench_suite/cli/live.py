@@ -365,6 +365,9 @@ def cmd_validate_proxies(args: argparse.Namespace) -> int:
         images=str(args.images),
     )
     known = log.read()
+    log.path.parent.mkdir(
+        parents=True, exist_ok=True
+    )  # an --out that cannot be a folder fails before any scoring
     with tqdm(total=len(indices), desc="score", unit="arch", leave=False) as bar:
         result = validate_proxies(
             store,
