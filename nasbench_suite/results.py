@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasbench_suite import run_files
+from nasbench_suite import parquet_writer, run_files
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,56 +88,42 @@ def encode_run(
     """A run file's bytes (workers encode, the driver writes them with `atomic_write_bytes`); `extra`
     names columns written after the standard ones (one-shot runs add `table_equiv_s`).
 
-    The standard columns are built from their buffers with the types of `COLUMN_TYPES` (a numpy array
-    keeps its own numeric type): `pyarrow.array` on a list would import pandas into every worker
-    process (about half a second each) to ask whether the list is a pandas object. Pages are compressed
-    with snappy: a run file's pages are a few kB, where zstd's set-up per page made writing a run file
-    about three times slower for a file no smaller."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    names = [*COLUMNS, *extra]
-    table = pa.Table.from_arrays([_arrow_column(pa, name, columns[name]) for name in names], names=names)
-    table = table.replace_schema_metadata({RUN_META_KEY: json.dumps(meta).encode()})
-    sink = pa.BufferOutputStream()
-    pq.write_table(
-        table,
-        sink,
-        compression="snappy",
-        use_dictionary=sorted(_TEXT),  # numbers gain nothing from a dictionary page
-        write_statistics=False,  # no reader filters run files by their pages' minima and maxima
-        write_page_checksum=True,  # readers verify them
-    )
-    data: bytes = sink.getvalue().to_pybytes()
-    return data
+    The standard columns have the types of `COLUMN_TYPES`; a numpy array of int32, int64, float32 or
+    float64 keeps its own type; an extra column that is a list is whole numbers, real numbers or text
+    by its values. The file is written by `parquet_writer` (pyarrow's writer costs about three times
+    as much per run file, and `pyarrow.array` on a list would import pandas into every worker)."""
+    table = []
+    for name in [*COLUMNS, *extra]:
+        values = _values(columns[name])
+        table.append(parquet_writer.Column(name, _kind(name, values), values))
+    return parquet_writer.encode(table, {RUN_META_KEY: json.dumps(meta).encode()})
 
 
-def _arrow_column(pa: Any, name: str, values: Iterable[Any]) -> Any:
-    """One column as an arrow array, without pandas (see `encode_run`)."""
+def _values(values: Iterable[Any]) -> Sequence[Any] | np.ndarray:
+    """The values as a sequence (an iterator is read once)."""
+    return values if isinstance(values, (list, tuple, np.ndarray)) else list(values)
+
+
+def _kind(name: str, values: Sequence[Any] | np.ndarray) -> str:
+    """The type a column is written with (a key of `parquet_writer.NUMERIC`, or text)."""
+    if isinstance(values, np.ndarray) and values.dtype.name in parquet_writer.NUMERIC:
+        return values.dtype.name
     kind = COLUMN_TYPES.get(name)
-    if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "iuf":
-        array = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("="))
-        return pa.Array.from_buffers(
-            pa.from_numpy_dtype(array.dtype), len(array), [None, pa.py_buffer(array)]
-        )
-    if kind is None:  # a column outside the schema: arrow infers its type
-        return pa.array(values if hasattr(values, "__array__") else list(values))
-    if kind == "string":
-        values = list(values)
-        if values and type(values[0]) is str and values.count(values[0]) == len(values):  # strategy, dataset
-            one = str(values[0]).encode()
-            offsets = np.arange(len(values) + 1, dtype=np.int32) * len(one)
-            return pa.Array.from_buffers(
-                pa.string(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(one * len(values))]
-            )
-        data = [str(v).encode() for v in values]
-        offsets = np.zeros(len(data) + 1, dtype=np.int32)
-        np.cumsum([len(d) for d in data], out=offsets[1:])
-        return pa.Array.from_buffers(
-            pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
-        )
-    array = np.asarray(list(values) if not hasattr(values, "__array__") else values, dtype=kind)
-    return pa.Array.from_buffers(pa.from_numpy_dtype(array.dtype), len(array), [None, pa.py_buffer(array)])
+    if kind is not None:
+        return kind
+    items = list(values)
+    if all(isinstance(v, str) for v in items):  # no values at all: text
+        return parquet_writer.TEXT
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in items):
+        return "int64"
+    if all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        for v in items
+    ):
+        return "float64"
+    raise ResultsError(
+        f"run file column {name!r} holds values that are neither all whole numbers, real numbers nor text"
+    )
 
 
 def read_run_meta(path: Path) -> dict[str, Any]:
