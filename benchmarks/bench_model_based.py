@@ -8,7 +8,7 @@ swapped back), alternating which goes first run by run so that load drifts hit b
 the mean real seconds per run spent inside ask/tell (construction included), their ratio, the median
 of the per-run ratios, how many runs proposed exactly the same archs, and the mean final test accuracy.
 
-Run: python benchmarks/bench_model_based.py [--store data/store] [--runs 5] [--out bench-results]
+Run: python benchmarks/bench_model_based.py [--store data/store] [--runs 5] [--out bench-results] [--only NAME]
 """
 
 from __future__ import annotations
@@ -78,11 +78,13 @@ def main() -> None:
     parser.add_argument("--store", default="data/store")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", default="bench-results")
+    parser.add_argument("--only", choices=[name for _, name, _ in CASES], help="time this strategy only")
     args = parser.parse_args()
     store = Store(args.store)
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
-    results = {label: measure(store, name, hparams, args.runs) for label, name, hparams in CASES}
+    cases = [case for case in CASES if args.only in (None, case[1])]
+    results = {label: measure(store, name, hparams, args.runs) for label, name, hparams in cases}
     print(
         f"| strategy | before (per run) | after (per run) | ratio | median paired ratio | identical runs ({args.runs} runs) | final test before / after |"
     )

@@ -61,16 +61,23 @@ def ranked_archs(observations: Iterable[Observation]) -> list[Arch]:
     return list(dict.fromkeys(o.arch for o in ordered))
 
 
-def mutate_edges(
+def mutant_ops(
     space: CellSpace, parent: Arch, count: int, edge_prob: float, rng: np.random.Generator
-) -> list[Arch]:
-    """`count` mutants of `parent`: every edge independently gets a different uniform op with
-    probability `edge_prob` (a mutant may equal its parent)."""
+) -> list[tuple[int, ...]]:
+    """The op tuples of `count` mutants of `parent`: every edge independently gets a different uniform
+    op with probability `edge_prob` (a mutant may equal its parent)."""
     ops = np.asarray(parent.ops, dtype=np.int64)
     flip = rng.random((count, space.n_edges)) < edge_prob
     shift = rng.integers(1, space.n_ops, size=(count, space.n_edges))
     children = (ops + flip * shift) % space.n_ops
-    return [Arch(tuple(row)) for row in children.tolist()]
+    return [tuple(row) for row in children.tolist()]
+
+
+def mutate_edges(
+    space: CellSpace, parent: Arch, count: int, edge_prob: float, rng: np.random.Generator
+) -> list[Arch]:
+    """`count` mutants of `parent` (`mutant_ops`) as archs."""
+    return [Arch(ops) for ops in mutant_ops(space, parent, count, edge_prob, rng)]
 
 
 def mutation_candidates(
@@ -85,28 +92,31 @@ def mutation_candidates(
 ) -> list[Arch]:
     """BANANAS' acquisition optimizer (official `get_candidates`, 'mutation'): `num // num_parents`
     mutants of each of the best archs, skipping archs in `exclude` and repeats, moving on to the next
-    best arch (at most `num_parents * 5`) until `num` candidates exist."""
+    best arch (at most `num_parents * 5`) until `num` candidates exist. Repeats are found on op tuples,
+    whose hash is C's, not the arch dataclass's Python-level one (a third of a gp_bo step's pool)."""
     out: list[Arch] = []
-    seen = set(exclude)
+    seen = {arch.ops for arch in exclude}
     for parent in ranked[: num_parents * PATIENCE]:
         if len(out) >= num:
             break
-        for child in mutate_edges(space, parent, max(num // num_parents, 1), edge_prob, rng):
-            if child not in seen:
-                seen.add(child)
-                out.append(child)
+        for ops in mutant_ops(space, parent, max(num // num_parents, 1), edge_prob, rng):
+            if ops not in seen:
+                seen.add(ops)
+                out.append(Arch(ops))
     return out
 
 
-def fresh_random(space: CellSpace, exclude: set[Arch], count: int, rng: np.random.Generator) -> list[Arch]:
+def fresh_random(
+    space: CellSpace, exclude: Iterable[Arch], count: int, rng: np.random.Generator
+) -> list[Arch]:
     """Up to `count` distinct uniform samples outside `exclude`: drawn from the list of unseen archs in
     a small space, else by rejection with at most 4 * count + 100 draws (so a nearly exhausted space
-    returns fewer instead of looping)."""
+    returns fewer instead of looping). Repeats are found on op tuples, as in `mutation_candidates`."""
+    seen = {arch.ops for arch in exclude}
     if space.size <= EXHAUSTIVE_BELOW:
-        unseen = [a for a in space.enumerate() if a not in exclude]
+        unseen = [a for a in space.enumerate() if a.ops not in seen]
         return [unseen[int(i)] for i in rng.permutation(len(unseen))[:count]]
     out: list[Arch] = []
-    seen = set(exclude)
     draws = 4 * count + 100
     while len(out) < count and draws > 0:
         # the archs that one-at-a-time sampling would draw before it could stop (each adds at most
@@ -114,8 +124,8 @@ def fresh_random(space: CellSpace, exclude: set[Arch], count: int, rng: np.rando
         block = space.sample_many(rng, min(count - len(out), draws))
         draws -= len(block)
         for arch in block:
-            if arch not in seen:
-                seen.add(arch)
+            if arch.ops not in seen:
+                seen.add(arch.ops)
                 out.append(arch)
     return out
 

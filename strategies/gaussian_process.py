@@ -16,6 +16,7 @@ import numpy as np
 
 # log-space bounds of (amplitude, length scale, noise): the ranges gp_bo gave scikit-learn's kernels
 LOG_BOUNDS = np.log(np.array([[1e-3, 1e3], [1e-2, 1e3], [1e-6, 1e1]]))
+BOUNDS = [(float(low), float(high)) for low, high in LOG_BOUNDS]  # as fmin_l_bfgs_b takes them
 DEFAULT_LOG_THETA = np.log(np.array([1.0, 1.0, 0.1]))  # the first fit's start (scikit-learn's defaults here)
 JITTER = 1e-10  # added to the diagonal, as GaussianProcessRegressor's default alpha
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -39,14 +40,15 @@ def diagonal(log_theta: np.ndarray) -> float:
 
 
 def cholesky(sqdist: np.ndarray, log_theta: np.ndarray, k_rbf: np.ndarray | None = None) -> np.ndarray | None:
-    """Lower Cholesky factor of the training kernel matrix, or None where it is not positive definite
-    (`k_rbf`: rbf(sqdist, log_theta) where already computed)."""
+    """Lower Cholesky factor of the training kernel matrix (upper triangle zero), or None where it is not
+    positive definite (`k_rbf`: rbf(sqdist, log_theta) where already computed). LAPACK potrf through
+    scipy: on ~100 points numpy's wrapper costs half again as much as the factorization."""
+    from scipy.linalg.lapack import dpotrf
+
     k = rbf(sqdist, log_theta) if k_rbf is None else k_rbf.copy()
     k.flat[:: len(k) + 1] += diagonal(log_theta)
-    try:
-        return np.linalg.cholesky(k)
-    except np.linalg.LinAlgError:
-        return None
+    chol, info = dpotrf(k, lower=1, clean=1, overwrite_a=1)
+    return None if info else chol
 
 
 def solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -59,26 +61,45 @@ def solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x
 
 
-def inverse(chol: np.ndarray) -> np.ndarray:
-    """K^-1 = L^-T L^-1 from the lower factor L of K (LAPACK trtri, then one product)."""
+def inverse_lower(chol: np.ndarray) -> np.ndarray:
+    """The lower triangle of K^-1 = L^-T L^-1 (upper triangle zero) from the lower factor L of K: LAPACK
+    trtri for L^-1, then BLAS syrk, which computes one triangle of the symmetric product (half the
+    flops of a full product)."""
+    from scipy.linalg.blas import dsyrk
     from scipy.linalg.lapack import dtrtri
 
     linv, info = dtrtri(chol, lower=1)
     if info:
         raise np.linalg.LinAlgError(f"trtri failed with info={info}")
-    return linv.T @ linv
+    return dsyrk(1.0, linv, trans=1, lower=1)
+
+
+def symmetric_inner(lower: np.ndarray, m: np.ndarray) -> float:
+    """sum(S * m) for the symmetric S whose lower triangle (upper zero) is `lower`, and symmetric m:
+    twice the triangle's terms, less the diagonal counted twice."""
+    return 2.0 * float(np.vdot(lower, m)) - float(lower.diagonal() @ m.diagonal())
+
+
+def forward_solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """L^-1 b for the lower factor L (LAPACK trtrs, what scipy's solve_triangular calls, less the
+    wrapper's checks)."""
+    from scipy.linalg.lapack import dtrtrs
+
+    x, info = dtrtrs(chol, b, lower=1)
+    if info:
+        raise np.linalg.LinAlgError(f"trtrs failed with info={info}")
+    return x
 
 
 def cholesky_append(chol: np.ndarray, cross: np.ndarray, block: np.ndarray) -> np.ndarray | None:
     """The factor of [[K, C], [C^T, B]] from the factor L of K: [[L, 0], [W^T, chol(B - W^T W)]] with
     W = L^-1 C; O(n^2 m) for m new rows. None where the extended matrix is not positive definite."""
-    from scipy.linalg import solve_triangular
+    from scipy.linalg.lapack import dpotrf
 
     n, m = chol.shape[0], block.shape[0]
-    w = solve_triangular(chol, cross, lower=True, check_finite=False)  # (n, m)
-    try:
-        corner = np.linalg.cholesky(block - w.T @ w)
-    except np.linalg.LinAlgError:
+    w = forward_solve(chol, cross)  # (n, m)
+    corner, info = dpotrf(block - w.T @ w, lower=1, clean=1, overwrite_a=1)
+    if info:
         return None
     out = np.zeros((n + m, n + m))
     out[:n, :n] = chol
@@ -107,15 +128,14 @@ def log_marginal_likelihood(
     n = len(y)
     alpha = solve(chol, y)
     value = -0.5 * float(y @ alpha) - float(np.log(chol.diagonal()).sum()) - n * _HALF_LOG_2PI
-    inner = np.multiply.outer(alpha, alpha)
-    inner -= inverse(chol)
-    weighted = inner * k
-    length = math.exp(log_theta[1])
+    k_inv = inverse_lower(chol)
+    k_length = k * sqdist  # d K / d log length = K_rbf * D / length^2
+    length, noise = math.exp(log_theta[1]), math.exp(log_theta[2])
     grad = 0.5 * np.array(
         [
-            weighted.sum(),  # d K / d log amplitude = K_rbf
-            (weighted * sqdist).sum() / (length * length),  # d K / d log length = K_rbf * D / length^2
-            math.exp(log_theta[2]) * np.trace(inner),  # d K / d log noise = noise * I
+            float(alpha @ (k @ alpha)) - symmetric_inner(k_inv, k),  # d K / d log amplitude = K_rbf
+            (float(alpha @ (k_length @ alpha)) - symmetric_inner(k_inv, k_length)) / (length * length),
+            noise * (float(alpha @ alpha) - float(k_inv.trace())),  # d K / d log noise = noise * I
         ]
     )
     return value, grad
@@ -148,11 +168,9 @@ class GPModel:
     def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the noise-free function at x, in target units:
         k*^T K^-1 y and sqrt(amplitude - k*^T K^-1 k*) (clipped at 0)."""
-        from scipy.linalg import solve_triangular
-
         cross = rbf(squared_distances(self.x, x), self.log_theta)  # (n, m)
         mean = cross.T @ self.alpha
-        v = solve_triangular(self.chol, cross, lower=True, check_finite=False)
+        v = forward_solve(self.chol, cross)
         var = np.maximum(self.amplitude - np.einsum("ij,ij->j", v, v), 0.0)
         return mean * self.y_scale + self.y_mean, np.sqrt(var) * self.y_scale
 
@@ -173,8 +191,8 @@ class IncrementalGP:
         self._log_theta = DEFAULT_LOG_THETA.copy()
         self._chol: np.ndarray | None = None  # factor of K(self._x) at self._log_theta
 
-    def fit(self, x: np.ndarray, y: np.ndarray, *, restarts: int, rng: np.random.Generator) -> GPModel:
-        from scipy.optimize import minimize
+    def fit(self, x: np.ndarray, y: np.ndarray, *, restarts: int, rng: np.random.Generator | None) -> GPModel:
+        from scipy.optimize import fmin_l_bfgs_b  # minimize(method='L-BFGS-B') less its generic set-up
 
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         self._grow(x)
@@ -200,11 +218,15 @@ class IncrementalGP:
             return -value, -grad
 
         best: tuple[float, np.ndarray] | None = None
-        starts = [start] + [rng.uniform(LOG_BOUNDS[:, 0], LOG_BOUNDS[:, 1]) for _ in range(restarts)]
+        starts = [start]
+        if restarts:
+            if rng is None:
+                raise ValueError("IncrementalGP.fit: random restarts need a generator")
+            starts += [rng.uniform(LOG_BOUNDS[:, 0], LOG_BOUNDS[:, 1]) for _ in range(restarts)]
         for theta0 in starts:
-            result = minimize(objective, theta0, method="L-BFGS-B", jac=True, bounds=LOG_BOUNDS)
-            if best is None or result.fun < best[0]:
-                best = (float(result.fun), np.asarray(result.x, dtype=np.float64).copy())
+            theta, value, _ = fmin_l_bfgs_b(objective, theta0, bounds=BOUNDS)
+            if best is None or value < best[0]:
+                best = (float(value), np.asarray(theta, dtype=np.float64).copy())
         assert best is not None  # at least the previous fit's start
         log_theta = best[1]
         chol = factors.get(log_theta.tobytes())

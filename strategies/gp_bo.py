@@ -23,10 +23,11 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.n
 
     mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
     gain = mean - best
-    safe = np.where(std > 0, std, 1.0)
+    spread = std > 0
+    safe = np.where(spread, std, 1.0)
     z = gain / safe
     ei = gain * ndtr(z) + safe * np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)
-    return np.where(std > 0, ei, np.maximum(gain, 0.0))
+    return np.where(spread, ei, np.maximum(gain, 0.0))
 
 
 @register("gp_bo")
@@ -88,6 +89,7 @@ class GaussianProcessBO(BaseStrategy):
         self._proposed: set[Arch] = set()
         self._asked = 0
         self._gp = IncrementalGP()  # keeps the last fit: the next one starts there
+        self._encoded = np.zeros((0, problem.space.n_edges * problem.space.n_ops))  # observations, one-hot
         self._blas_limited = False
 
     def ask(self) -> Proposal:
@@ -114,18 +116,21 @@ class GaussianProcessBO(BaseStrategy):
             num_parents=self.num_parents,
             edge_prob=EDGE_MUTATION_PROB,
         )
-        pool += fresh_random(space, self._proposed | set(pool), self.num_random, self._rng)
+        pool += fresh_random(space, [*self._proposed, *pool], self.num_random, self._rng)
         if not pool:  # every arch drawn was seen: the space is (nearly) exhausted, re-evaluation allowed
             pool = list(dict.fromkeys(space.sample(self._rng) for _ in range(max(self.num_random, 1))))
         return pool
 
     def _maximize_ei(self) -> Arch:
         space = self._problem.space
-        x = one_hot(space, [o.arch for o in self._observations]).astype(np.float64)
+        if len(self._encoded) < len(self._observations):  # encode only what was told since the last step
+            new = [o.arch for o in self._observations[len(self._encoded) :]]
+            self._encoded = np.concatenate([self._encoded, one_hot(space, new)])
         y = np.array([o.valid_acc for o in self._observations])
         self._limit_blas_threads()
         seed = int(self._rng.integers(2**31))  # drawn every step, so the stream matches earlier versions
-        model = self._gp.fit(x, y, restarts=self.restarts, rng=np.random.default_rng(seed))
+        restart_rng = np.random.default_rng(seed) if self.restarts else None
+        model = self._gp.fit(self._encoded, y, restarts=self.restarts, rng=restart_rng)
         pool = self._pool()
         mean, std = model.posterior(one_hot(space, pool).astype(np.float64))
         ei = expected_improvement(mean, std, float(y.max()))

@@ -25,8 +25,7 @@ def loo_bandwidths(data: np.ndarray, c: int) -> np.ndarray:
     """Per column of `data` (n, d) with categories 0..c-1, the bw in [0, (c-1)/c] maximising L."""
     n, cap = len(data), (c - 1) / c
     out = []
-    for col in np.asarray(data).T.tolist():
-        counts = _counts(col, c)
+    for counts in _column_counts(np.asarray(data), c):
         out.append(cap if _slope_at_cap(counts, n, c) >= 0 else _root(_groups(counts, n, c), cap)[0])
     return np.array(out)
 
@@ -41,9 +40,12 @@ def bisection_bandwidths(data: np.ndarray, c: int) -> np.ndarray:
     data = np.asarray(data)
     n = len(data)
     out = []
-    for j, col in enumerate(data.T.tolist()):
-        counts = tuple(_counts(col, c))
-        bw = _bisection_of_counts(counts, n, c)  # None: rounding decides a step, so the data must
+    for j, counts in enumerate(_column_counts(data, c)):
+        # the answer depends on the counts as a multiset (L' is a sum over categories), so the memo
+        # is keyed by them sorted: a sum in another order moves the root by ulps, far inside the slack
+        bw = _bisection_of_counts(
+            tuple(sorted(counts)), n, c
+        )  # None: rounding decides a step, so the data must
         out.append(bw if bw is not None else _bisection_on_data(data, c, j, counts))
     return np.array(out)
 
@@ -87,9 +89,10 @@ def _bisect(root: float, slack: float, cap: float, rising_at: Callable[[float], 
     return (lo + hi) / 2
 
 
-def _counts(col: list[int], c: int) -> list[int]:
-    """n_k of every category present in the column."""
-    return [nk for nk in map(col.count, range(c)) if nk]
+def _column_counts(data: np.ndarray, c: int) -> list[tuple[int, ...]]:
+    """Per column of `data` (n, d), n_k of every category present (in category order)."""
+    table = (data[:, :, None] == np.arange(c)).sum(axis=0).tolist()  # (d, c): one pass over the data
+    return [tuple(nk for nk in row if nk) for row in table]
 
 
 def _slope_at_cap(counts: Sequence[int], n: int, c: int) -> int:
