@@ -1,12 +1,20 @@
-"""Per strategy x dataset summary of a results directory (the `report` command's table)."""
+"""Per strategy x dataset summary of a results directory (the `report` command's table).
+
+`summarize`, `caveats` and `to_json` work on `load_runs`' frame; `summary_rows`, `metas_caveats` and
+`metas_text` give the text report from the runs' metadata as plain data, without importing pandas
+(`compare` prints that text after every comparison)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from nasbench_suite.datasets import report_dataset
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
@@ -25,6 +33,91 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+@dataclass(frozen=True)
+class SummaryRow:
+    """One row of `summarize` as plain data."""
+
+    strategy: str
+    dataset: str
+    test_on: str
+    runs: int
+    test_mean: float
+    test_std: float
+    valid_mean: float
+    valid_std: float
+    evaluations: float
+    overhead_s: float
+
+
+def summary_rows(metas: Sequence[Mapping[str, Any]]) -> list[SummaryRow]:
+    """`summarize` of the runs' metadata (`results.load_run_metas`), without pandas: the same groups in
+    the same order, means and sample standard deviations over the runs that have a value (NaN skipped)."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for meta in metas:
+        groups.setdefault((meta["strategy"], meta["dataset"]), []).append(meta)
+    rows = []
+    for (strategy, dataset), runs in sorted(groups.items()):
+        test, valid = [r["final_test"] for r in runs], [r["final_valid"] for r in runs]
+        rows.append(
+            SummaryRow(
+                strategy,
+                dataset,
+                report_dataset(dataset),
+                len(runs),
+                _mean(test),
+                _std(test),
+                _mean(valid),
+                _std(valid),
+                _mean([r["evaluations"] for r in runs]),
+                _mean([r["overhead_s"] for r in runs]),
+            )
+        )
+    return rows
+
+
+def _present(values: Sequence[Any]) -> list[float]:
+    return [float(v) for v in values if not _missing(v)]
+
+
+def _mean(values: Sequence[Any]) -> float:
+    present = _present(values)
+    return math.fsum(present) / len(present) if present else math.nan
+
+
+def _std(values: Sequence[Any]) -> float:
+    present = _present(values)
+    if len(present) < 2:
+        return math.nan
+    mean = math.fsum(present) / len(present)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in present) / (len(present) - 1))
+
+
+def _missing(x: Any) -> bool:
+    """None or NaN (`pandas.isna` of one number)."""
+    return x is None or x != x
+
+
+def metas_caveats(
+    metas: Sequence[Mapping[str, Any]], set_aside: list[str], config: dict[str, Any]
+) -> list[str]:
+    """`caveats` of the runs' metadata, without pandas, for every directory but a one-shot one."""
+    spec = config["spec"]
+    if spec.get("oneshot") and not spec.get("live"):
+        raise ValueError("a one-shot directory's caveats need its runs' frame: use `caveats`")
+    return _left_out(set_aside) + _notes(
+        spec,
+        {m["dataset"] for m in metas},
+        {f for m in metas for f in m.get("noise_fallbacks", [])},
+        {m["strategy"] for m in metas if m.get("sequential_fallback")},
+    )
+
+
+def metas_text(metas: Sequence[Mapping[str, Any]], set_aside: list[str], config: dict[str, Any]) -> str:
+    """The `report` command's text of a directory without hypervolumes (no objective, no constraint),
+    from its runs' metadata: `format_text` of `summary_rows` and `metas_caveats`."""
+    return format_text(summary_rows(metas), metas_caveats(metas, set_aside, config), config)
+
+
 def caveats(runs: pd.DataFrame, config: dict[str, Any]) -> list[str]:
     """What a reader must know to read the numbers right; first, the run files `load_runs` left out."""
     return _left_out(runs.attrs.get("set_aside", [])) + _caveats(runs, config)
@@ -41,8 +134,23 @@ def _left_out(set_aside: list[str]) -> list[str]:
 
 
 def _caveats(runs: pd.DataFrame, config: dict[str, Any]) -> list[str]:
-    notes = []
     spec = config["spec"]
+    if spec.get("oneshot") and not spec.get("live"):
+        return _oneshot_caveats(runs, spec)
+    if spec.get("live"):
+        return _notes(spec, set(), set(), set())
+    sequential = (
+        set(runs.loc[runs["sequential_fallback"], "strategy"]) if spec.get("workers", 1) > 1 else set()
+    )
+    return _notes(spec, set(runs["dataset"]), {f for fs in runs["noise_fallbacks"] for f in fs}, sequential)
+
+
+def _notes(
+    spec: Mapping[str, Any], datasets: set[str], fallbacks: set[str], sequential: set[str]
+) -> list[str]:
+    """The notes of a live or table comparison whose runs searched `datasets`, fell back to the seed
+    mean at `fallbacks` and ran `sequential` strategies one evaluation at a time."""
+    notes = []
     if spec.get("live"):
         live = spec["live"]
         notes = [
@@ -57,25 +165,21 @@ def _caveats(runs: pd.DataFrame, config: dict[str, Any]) -> list[str]:
                 f"constraint {c['metric']} <= {c['limit']:g}: the incumbent is the best arch that satisfies it"
             )
         return notes
-    if spec.get("oneshot"):
-        return _oneshot_caveats(runs, spec)
-    if (runs["dataset"] == "cifar10-valid").any():
+    if "cifar10-valid" in datasets:
         notes.append(
             "searches on cifar10-valid report the found arch's test accuracy on cifar10 (trained on all 50k "
             "images), as NAS-Bench-201 does; validation accuracy is from cifar10-valid"
         )
-    fallbacks = sorted({f for fs in runs["noise_fallbacks"] for f in fs})
     if fallbacks:
         notes.append(
-            f"noise 'random' fell back to the seed mean at fidelities {', '.join(fallbacks)}: the store holds "
+            f"noise 'random' fell back to the seed mean at fidelities {', '.join(sorted(fallbacks))}: the store holds "
             "only seed means there (the wide table's 12-epoch results)"
         )
     if spec.get("workers", 1) > 1:
-        sequential = sorted(set(runs.loc[runs["sequential_fallback"], "strategy"]))
         notes.append(
             f"{spec['workers']} simulated workers share the budget"
             + (
-                f"; {', '.join(sequential)} cannot propose while results are pending and ran one evaluation at a time"
+                f"; {', '.join(sorted(sequential))} cannot propose while results are pending and ran one evaluation at a time"
                 if sequential
                 else ""
             )
@@ -116,9 +220,12 @@ def _oneshot_caveats(runs: pd.DataFrame, spec: dict[str, Any]) -> list[str]:
 
 
 def format_text(
-    table: pd.DataFrame, notes: list[str], config: dict[str, Any], hypervolume: pd.DataFrame | None = None
+    table: pd.DataFrame | list[SummaryRow],
+    notes: list[str],
+    config: dict[str, Any],
+    hypervolume: pd.DataFrame | None = None,
 ) -> str:
-    """The `report` command's text. `hypervolume` (`analysis.hypervolume.hypervolume_table`), for a
+    """The `report` command's text of `summarize`'s table (or `summary_rows`). `hypervolume` (`analysis.hypervolume.hypervolume_table`), for a
     multi-objective or constrained comparison, adds a column per metric: mean HV / true HV over runs."""
     spec = config["spec"]
     hv = hypervolume if hypervolume is not None and len(hypervolume) else None
@@ -130,7 +237,7 @@ def format_text(
         "",
         header_text() + "".join(f" {'HV ' + m:>24}" for m in metrics),
     ]
-    for row in table.itertuples():
+    for row in table if isinstance(table, list) else table.itertuples():
         lines.append(row_text(row) + "".join(f" {hv_text(hv, row, m):>24}" for m in metrics))
     if metrics:
         notes = [*notes, HV_NOTE]
@@ -164,6 +271,8 @@ def row_text(row: Any, width: int = 12) -> str:
 
 def hv_text(hypervolume: pd.DataFrame | None, row: Any, metric: str) -> str:
     """The hypervolume cell of one summary row (`analysis.hypervolume.hypervolume_table`): mean ± std."""
+    import pandas as pd
+
     hv = hypervolume if hypervolume is not None else pd.DataFrame(columns=["strategy", "dataset", "metric"])
     cell = hv[(hv["strategy"] == row.strategy) & (hv["dataset"] == row.dataset) & (hv["metric"] == metric)]
     return "n/a" if cell.empty else f"{cell['hv_mean'].iloc[0]:.3f} ± {_fmt3(cell['hv_std'].iloc[0])}"
@@ -175,8 +284,8 @@ def to_json(table: pd.DataFrame, notes: list[str], config: dict[str, Any]) -> di
 
 
 def _fmt(x: float) -> str:
-    return "n/a" if pd.isna(x) else f"{x:.2f}"
+    return "n/a" if _missing(x) else f"{x:.2f}"
 
 
 def _fmt3(x: float) -> str:
-    return "n/a" if pd.isna(x) else f"{x:.3f}"
+    return "n/a" if _missing(x) else f"{x:.3f}"

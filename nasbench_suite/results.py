@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -189,15 +190,36 @@ def _scan(out: Path) -> run_files.Scan:
     return found
 
 
+@dataclass(frozen=True)
+class RunMetas:
+    """A results directory's finished runs as plain data: each run file's metadata, the directory's
+    config and the run files left out (each with why)."""
+
+    metas: list[dict[str, Any]]
+    config: dict[str, Any]
+    set_aside: list[str]
+
+
+def load_run_metas(out: Path) -> RunMetas:
+    """`load_runs` without pandas (the report's text needs no frame; importing pandas takes longer
+    than reading a few hundred footers)."""
+    found = _scan(out)
+    return RunMetas([meta for _, meta in found.good], read_config(out), [str(i) for i in found.set_aside])
+
+
 def load_runs(out: Path) -> pd.DataFrame:
     """One row of metadata per finished run (reads only the files' footers); the config in `.attrs`,
     and the run files left out, each with why, in `.attrs["set_aside"]`."""
+    return runs_frame(load_run_metas(out))
+
+
+def runs_frame(found: RunMetas) -> pd.DataFrame:
+    """`load_runs`' frame of runs read with `load_run_metas`."""
     import pandas as pd
 
-    found = _scan(out)
-    runs = pd.DataFrame([meta for _, meta in found.good])
-    runs.attrs["config"] = read_config(out)
-    runs.attrs["set_aside"] = [str(item) for item in found.set_aside]
+    runs = pd.DataFrame(found.metas)
+    runs.attrs["config"] = found.config
+    runs.attrs["set_aside"] = list(found.set_aside)
     return runs
 
 

@@ -13,8 +13,8 @@ from nasbench_suite.errors import ConfigError
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from nasbench_suite.analysis.summary import caveats, format_text, summarize, to_json
-    from nasbench_suite.results import load_runs
+    from nasbench_suite.analysis.summary import caveats, format_text, metas_text, summarize, to_json
+    from nasbench_suite.results import load_run_metas, runs_frame
 
     directories = [args.dir] if isinstance(args.dir, str) else list(args.dir)
     if len(directories) > 1:
@@ -66,16 +66,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         print(format_markdown(significance_of(Path(args.dir))))
         return 0
-    runs = load_runs(Path(args.dir))
-    config = runs.attrs["config"]
+    found = load_run_metas(Path(args.dir))
+    config = found.config
+    spec = config["spec"]
+    hypervolumes = bool(spec.get("objective") or spec.get("constraint")) and not spec.get("live")
+    if not (args.json or hypervolumes or (spec.get("oneshot") and not spec.get("live"))):
+        # the text `compare` prints after every comparison: from the metadata, without pandas' import
+        print(metas_text(found.metas, found.set_aside, config))
+        return 0
+    runs = runs_frame(found)
     table = summarize(runs)
     notes = caveats(runs, config)
     if args.json:
         print(json.dumps(to_json(table, notes, config), indent=1))
         return 0
     hv = None
-    spec = config["spec"]
-    if (spec.get("objective") or spec.get("constraint")) and not spec.get("live"):
+    if hypervolumes:
         from nasbench_suite.analysis.hypervolume import hypervolume_table
         from nasbench_suite.results import load_rows
         from nasbench_suite.store import Store
