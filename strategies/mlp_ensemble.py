@@ -47,32 +47,32 @@ class MLPEnsemble:
             layer[:, :-1, :] = rng.uniform(-limit, limit, size=(members, fan_in, fan_out))
         self.members = members
         self._rng = rng
-        self._buffers: dict[int, list[np.ndarray]] = {}  # per batch size: each layer's input, 1-column last
+        self._hidden: dict[int, np.ndarray] = {}  # per batch size: every hidden layer's output, 1-column last
 
-    def _inputs(self, batch: int) -> list[np.ndarray]:
-        """Reused (members, batch, fan_in + 1) arrays whose last column is 1."""
-        if batch not in self._buffers:
-            buffers = [
-                np.empty((self.members, batch, layer.shape[1]), dtype=self.dtype) for layer in self._layers
-            ]
-            for b in buffers:
-                b[..., -1] = 1.0
-            self._buffers[batch] = buffers
-        return self._buffers[batch]
+    def _outputs(self, batch: int) -> np.ndarray:
+        """A reused (hidden layers, members, batch, width + 1) array whose last column is 1: layer i's
+        output is the next layer's input, and one comparison gives every layer's ReLU mask."""
+        if batch not in self._hidden:
+            shape = (len(self._layers) - 1, self.members, batch, self._layers[0].shape[2] + 1)
+            hidden = np.empty(shape, dtype=self.dtype)
+            hidden[..., -1] = 1.0
+            self._hidden[batch] = hidden
+        return self._hidden[batch]
 
-    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Outputs (members, batch) for inputs x (members, batch, n_in); every layer's input is kept."""
-        inputs = self._inputs(x.shape[1])
-        inputs[0][..., :-1] = x
-        last = len(self._layers) - 1
+    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Outputs (members, batch) for inputs x (members, batch, n_in + 1) whose last column is 1;
+        the hidden layers' outputs are kept for the backward pass."""
+        hidden = self._outputs(x.shape[1])
+        h = x
         for i, layer in enumerate(self._layers[:-1]):
-            np.maximum(inputs[i] @ layer, 0.0, out=inputs[i + 1][..., :-1])
-        return (inputs[last] @ self._layers[last])[..., 0], inputs
+            np.maximum(h @ layer, 0.0, out=hidden[i, ..., :-1])
+            h = hidden[i]
+        return (h @ self._layers[-1])[..., 0], hidden
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(members, n) predictions for x of shape (n, n_in)."""
-        x = np.asarray(x, dtype=self.dtype)
-        return self._forward(np.broadcast_to(x, (self.members, *x.shape)))[0].astype(np.float64)
+        x = with_ones(np.asarray(x, dtype=self.dtype))
+        return self._forward(np.broadcast_to(x, (self.members, *x.shape)).copy())[0].astype(np.float64)
 
     def fit(
         self,
@@ -84,25 +84,29 @@ class MLPEnsemble:
         learning_rate: float,
         weights: np.ndarray | None = None,
     ) -> list[float]:
-        """Minimize the (weighted) mean absolute error; returns the mean training loss of every epoch."""
-        x, y = np.asarray(x, dtype=self.dtype), np.asarray(y, dtype=self.dtype)
+        """Minimize the (weighted) mean absolute error; returns the mean training loss of every epoch.
+        Each epoch gathers its shuffled rows once (members, n, n_in + 1); a minibatch is a slice of it."""
+        x, y = with_ones(np.asarray(x, dtype=self.dtype)), np.asarray(y, dtype=self.dtype)
         w = None if weights is None else np.asarray(weights, dtype=self.dtype)
         m, v, buf = np.zeros_like(self.theta), np.zeros_like(self.theta), np.empty_like(self.theta)
         beta1, beta2, eps = 0.9, 0.99, 1e-7
         n, step, history = len(y), 0, []
         for _ in range(epochs):
             order = np.argsort(self._rng.random((self.members, n)), axis=1)
+            x_epoch, y_epoch = x[order], y[order]
+            w_epoch = None if w is None else w[order]
             total = 0.0
             for start in range(0, n, batch_size):
-                idx = order[:, start : start + batch_size]
-                out, inputs = self._forward(x[idx])
-                residual = out - y[idx]
+                batch = slice(start, start + batch_size)
+                x_batch = x_epoch[:, batch]
+                out, hidden = self._forward(x_batch)
+                residual = out - y_epoch[:, batch]
                 slope = np.sign(residual)  # d|r|/dr, times the sample's weight
-                if w is not None:
-                    slope *= w[idx]
+                if w_epoch is not None:
+                    slope *= w_epoch[:, batch]
                 total += float(np.vdot(slope, residual)) / self.members  # sum of (weighted) |r|
-                slope *= 1.0 / idx.shape[1]
-                self._backward(inputs, slope[..., None])
+                slope *= 1.0 / x_batch.shape[1]
+                self._backward(x_batch, hidden, slope[..., None])
                 step += 1  # Adam, in place: temporaries of the whole parameter vector cost more than the math
                 np.subtract(self._grad, m, out=buf)
                 buf *= 1 - beta1
@@ -119,10 +123,17 @@ class MLPEnsemble:
             history.append(total / n)
         return history
 
-    def _backward(self, inputs: list[np.ndarray], g: np.ndarray) -> None:
+    def _backward(self, x: np.ndarray, hidden: np.ndarray, g: np.ndarray) -> None:
         """Gradients of every layer (bias row included) into the flat gradient buffer."""
+        live = hidden[..., :-1] > 0  # every hidden layer's ReLU mask in one comparison
         for i in range(len(self._layers) - 1, -1, -1):
-            np.matmul(inputs[i].transpose(0, 2, 1), g, out=self._grads[i])
+            layer_input = hidden[i - 1] if i else x
+            np.matmul(layer_input.transpose(0, 2, 1), g, out=self._grads[i])
             if i:
                 g = g @ self._layers[i][:, :-1, :].transpose(0, 2, 1)
-                g *= inputs[i][..., :-1] > 0  # ReLU: the layer's input is the previous layer's output
+                g *= live[i - 1]  # ReLU: the layer's input is the previous layer's output
+
+
+def with_ones(x: np.ndarray) -> np.ndarray:
+    """x (n, n_in) with a constant-1 column appended: the input of the first layer's bias row."""
+    return np.concatenate([x, np.ones((len(x), 1), dtype=x.dtype)], axis=1)
