@@ -23,6 +23,7 @@ Run: python benchmarks/bench_model_based.py [--store data/store] [--runs 5] [--o
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -83,6 +84,8 @@ def probe(tree: Path | None, store: Path, name: str, hparams: Mapping[str, Any],
     """Seconds per run inside ask/tell and the archs proposed, in a fresh process of `tree` (None: this
     checkout)."""
     layout = layout_of(tree or Path(__file__).resolve().parents[1])
+    if tree is not None and layout == "package":
+        tree = installed_layout(tree)
     done = subprocess.run(
         [sys.executable, "-c", PROBE, str(store), name, str(runs), layout, json.dumps(dict(hparams))],
         env=environment(tree),
@@ -94,6 +97,21 @@ def probe(tree: Path | None, store: Path, name: str, hparams: Mapping[str, Any],
         raise SystemExit(f"the probe failed in {tree or 'this checkout'}:\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+@functools.lru_cache(maxsize=None)
+def installed_layout(tree: Path) -> Path:
+    """A folder that imports as `tree` installed: nasbench_suite/ holding links to the tree's core
+    modules and to its strategies/, analysis/ and live_training/ (installed as subpackages; on the
+    tree's path alone, `nasbench_suite.strategies` would come from this checkout's editable install)."""
+    root = Path(tempfile.mkdtemp(prefix="nasbench-suite-baseline-"))
+    package = root / "nasbench_suite"
+    package.mkdir()
+    for entry in (tree / "nasbench_suite").iterdir():
+        (package / entry.name).symlink_to(entry)
+    for sub in ("strategies", "analysis", "live_training"):
+        (package / sub).symlink_to(tree / sub)
+    return root
 
 
 def against_commit(
