@@ -99,7 +99,7 @@ def probe(tree: Path | None, store: Path, name: str, hparams: Mapping[str, Any],
     return result
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def installed_layout(tree: Path) -> Path:
     """A folder that imports as `tree` installed: nasbench_suite/ holding links to the tree's core
     modules and to its strategies/, analysis/ and live_training/ (installed as subpackages; on the
