@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nasbench_suite import __version__
 from nasbench_suite.errors import ConfigError
-from nasbench_suite.executors import Executor, LocalExecutor, RayExecutor
+from nasbench_suite.executors import BATCHES_PER_SLOT, MAX_AUTO_BATCH, Executor, LocalExecutor, RayExecutor
 from nasbench_suite.imports import load_all
 from nasbench_suite.preflight import Notify, announce_grid, check_comparison, is_large, log_notice
 from nasbench_suite.results import atomic_write_bytes, run_file, write_run
@@ -60,19 +60,35 @@ def _save(
 
 # A local pool pays for itself only when the runs outlast starting it (a fork per worker, its queues,
 # the store's index in every worker: tens of milliseconds, more on a busy machine). Without a number of
-# jobs asked for, runs go to a pool once the ones done here took this long: a small or quick grid never
-# starts one (an expensive one loses the parallelism of its first run).
+# jobs asked for, runs go to a pool once the ones done here took this long, or the runs left would take
+# this long at the pace of the last one: a small or quick grid never starts one, a long one starts it
+# after two runs (an expensive one loses the parallelism of its first runs).
 POOL_PAYS_AFTER_S = 0.25
 
 
 def _quick_cells(cells: Iterator[Cell], total: int) -> Iterator[Cell]:
     """The first of `cells` (of `total`), to run in this process, until the ones run so far took
-    `POOL_PAYS_AFTER_S`; the caller hands what is left of `cells` to the pool."""
-    started = time.perf_counter()
+    `POOL_PAYS_AFTER_S`, or the runs left would take that long at the pace of the last one (from the
+    second on: the first also pays for what every run shares, the store's index and tables); the
+    caller hands what is left of `cells` to the pool."""
+    started = last = time.perf_counter()
     for taken, cell in enumerate(cells, start=1):
         yield cell
-        if taken == total or time.perf_counter() - started > POOL_PAYS_AFTER_S:
+        now = time.perf_counter()
+        left = total - taken
+        if (
+            not left
+            or now - started > POOL_PAYS_AFTER_S
+            or (taken > 1 and (now - last) * left > POOL_PAYS_AFTER_S)
+        ):
             return
+        last = now
+
+
+def local_batch(runs: int, jobs: int) -> int:
+    """Runs a local pool's task takes: at least `BATCHES_PER_SLOT` tasks per worker (so that the
+    workers finish together), at most `MAX_AUTO_BATCH` runs (as on Ray)."""
+    return max(1, min(MAX_AUTO_BATCH, -(-runs // (BATCHES_PER_SLOT * jobs))))
 
 
 def prepare(out: Path, spec: ComparisonSpec, store: Store) -> Todo:
@@ -185,7 +201,11 @@ def _run_locked(
                     bar.update()
                 return done
             # runs are submitted lazily, a few per worker in flight: a grid of millions costs no memory
-            executor = executor or LocalExecutor(jobs, context=pool_context(start_method))
+            if executor is None:
+                left = len(todo) - len(done)
+                executor = LocalExecutor(
+                    jobs, context=pool_context(start_method), batch_size=local_batch(left, jobs)
+                )
             work = work_for(store, spec, factory, oracle_setup)
             # workers that fork inherit the writer's modules and this open store: starting one costs a
             # fork, not an import of pyarrow and a store to open and verify

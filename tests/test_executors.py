@@ -113,9 +113,29 @@ def test_the_local_pool_takes_items_lazily() -> None:
     assert len(pulled) <= 5 + 2 * 2  # at most two items in flight per worker beyond those taken
 
 
+def test_the_local_pool_sends_items_in_batches_lazily() -> None:
+    pulled = []
+
+    def items():
+        for k in itertools.count():
+            pulled.append(k)
+            yield k
+
+    results = LocalExecutor(2, batch_size=3).map(Square(), items())
+    first = dict(itertools.islice(results, 7))
+    results.close()
+    assert all(first[k][0] == k * k for k in first) and len(first) == 7
+    assert len(pulled) <= 9 + 2 * 2 * 3  # whole batches: two in flight per worker beyond those taken
+    done = list(LocalExecutor(2, batch_size=4).map(Square(), range(10)))
+    assert sorted(k for k, _ in done) == list(range(10)) and all(r[0] == k * k for k, r in done)
+    assert len({pid for k, (_, pid) in done if k < 4}) == 1  # a batch runs in one worker
+
+
 def test_executor_settings_are_checked() -> None:
     with pytest.raises(ConfigError, match="jobs must be a whole number >= 1, got 0"):
         LocalExecutor(0)
+    with pytest.raises(ConfigError, match="batch_size must be a whole number >= 1, got 0"):
+        LocalExecutor(2, batch_size=0)
     with pytest.raises(ConfigError, match="unknown executor 'dask'; valid: local, ray"):
         make_executor("dask")
     with pytest.raises(ConfigError, match="--address names a Ray cluster"):

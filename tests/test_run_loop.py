@@ -3,9 +3,11 @@ tuple, the one-worker loop, cost lists, run files written without pandas."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -147,6 +149,37 @@ def test_without_jobs_a_quick_grid_runs_in_this_process(
     monkeypatch.setattr(comparison, "LocalExecutor", no_pool)
     monkeypatch.setattr(comparison, "POOL_PAYS_AFTER_S", 60.0)  # no timing: the grid is quick by definition
     assert len(run_comparison(tiny_store, SMALL, tmp_path / "auto", strategies.build, progress=False)) == 6
+
+
+def test_without_jobs_a_grid_whose_runs_left_would_outlast_the_pools_start_gets_one_after_two_runs(
+    tiny_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each run 'takes' 0.1 s on a fake clock: after the second, the 4 left would take 0.4 s > 0.25 s
+    (while the 0.2 s spent is still under it), so the pool gets those 4, in batches."""
+    mapped: list[object] = []
+    batches: list[int] = []
+
+    class Counted(comparison.LocalExecutor):
+        def __init__(self, jobs: int, **kwargs: object) -> None:
+            batches.append(kwargs["batch_size"])  # type: ignore[arg-type]
+            super().__init__(jobs, **kwargs)  # type: ignore[arg-type]
+
+        def map(self, work, items, **kwargs):  # type: ignore[no-untyped-def, override]
+            for item, result in super().map(work, items, **kwargs):
+                mapped.append(item)
+                yield item, result
+
+    ticks = itertools.count()
+    monkeypatch.setattr(comparison, "time", SimpleNamespace(perf_counter=lambda: 0.1 * next(ticks)))
+    monkeypatch.setattr(comparison, "LocalExecutor", Counted)
+    monkeypatch.setattr(comparison.os, "cpu_count", lambda: 2)
+    assert comparison.POOL_PAYS_AFTER_S == 0.25
+    run_comparison(tiny_store, SMALL, tmp_path / "auto", strategies.build, progress=False)
+    assert len(mapped) == 4 and batches == [comparison.local_batch(4, 2)] == [1]
+    assert [comparison.local_batch(n, 2) for n in (1, 16, 17, 256, 257, 10_000)] == [1, 1, 2, 16, 16, 16]
+    run_comparison(tiny_store, SMALL, tmp_path / "one", strategies.build, jobs=1, progress=False)
+    a, b = load_rows(tmp_path / "auto"), load_rows(tmp_path / "one")
+    assert a.drop(columns="overhead_s").equals(b.drop(columns="overhead_s"))
 
 
 def test_without_jobs_the_runs_after_the_quick_ones_go_to_a_pool(
