@@ -39,7 +39,11 @@ def _pandas_text(runs: pd.DataFrame) -> str:
 def comparison(tiny_store: Store, tmp_path: Path) -> Path:
     # two workers: random proposes asynchronously, local search falls back to one evaluation at a time (a note)
     spec = ComparisonSpec(
-        ("local_search", "random"), ("cifar100", "cifar10-valid"), 3, Budget(BudgetKind.SECONDS, 3000), workers=2
+        ("local_search", "random"),
+        ("cifar100", "cifar10-valid"),
+        3,
+        Budget(BudgetKind.SECONDS, 3000),
+        workers=2,
     )
     run_comparison(tiny_store, spec, tmp_path, strategies.build, jobs=1, progress=False)
     return tmp_path
@@ -75,7 +79,9 @@ def test_missing_values_single_runs_and_left_out_files_read_alike(comparison: Pa
     row = {(r.strategy, r.dataset): r for r in summary_rows(metas)}
     tests = [m["final_test"] for m in ls_runs[1:]]
     assert row["local_search", "cifar100"].test_mean == pytest.approx(sum(tests) / 2, abs=1e-12)
-    assert math.isnan(row["local_search", "cifar100"].valid_std) and math.isnan(row["random", "cifar100"].test_mean)
+    assert math.isnan(row["local_search", "cifar100"].valid_std) and math.isnan(
+        row["random", "cifar100"].test_mean
+    )
     assert "n/a" in text
 
 
