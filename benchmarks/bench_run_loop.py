@@ -6,7 +6,8 @@ cifar10-valid at 12000 simulated seconds, each run's file written):
 - `lookup`: one validation accuracy read from the store's memory-mapped table, the floor;
 - `loop`: a search whose strategy costs nothing (it replays archs drawn beforehand), so the figure is
   the runner, the oracle, the trajectory and the run file;
-- `random`, `rea`: whole runs of those strategies, their own `ask`/`tell` included.
+- `random`, `rea`: whole runs of those strategies, their own `ask`/`tell` included;
+- `run file`: writing one run file (`write_run`) of a random-search run made beforehand, per file.
 End to end: `nasbench-suite compare --strategies random --dataset cifar10-valid --time-budget 12000
 --runs 500` into a fresh directory (all cores, the command's default), baseline and this checkout in
 turn (`--repeats` pairs), wall seconds and the CPU seconds of the command and its worker processes;
@@ -85,6 +86,18 @@ def per_evaluation(name):
     once()
     return min(once() for _ in range(repeats))
 
+def run_file():  # CPU seconds to write one run file (write_run) of a random-search run made beforehand
+    spec = ComparisonSpec(("random",), (DATASET,), runs, Budget(BudgetKind.SECONDS, 12000), seed=0)
+    made = [run_one(store, spec, "random", DATASET, run, factory) for run in range(runs)]
+    def once():
+        out = Path(tempfile.mkdtemp(dir=scratch))
+        started = time.process_time()
+        for run, (columns, meta) in enumerate(made):
+            write_run(out / f"{run}.parquet", columns, meta)
+        return (time.process_time() - started) / runs
+    once()
+    return min(once() for _ in range(repeats))
+
 def lookup():
     values = store.table(DATASET, "valid_acc", 12).values
     point = values.shape[2] - 1
@@ -97,7 +110,8 @@ def lookup():
         best = min(best, (time.process_time() - started) / len(index))
     return best
 
-print(json.dumps({"lookup": lookup(), **{name: per_evaluation(name) for name in ("loop", "random", "rea")}}))
+print(json.dumps({"lookup": lookup(), **{name: per_evaluation(name) for name in ("loop", "random", "rea")},
+                  "run_file": run_file()}))
 """
 
 
@@ -208,6 +222,13 @@ def main() -> None:
         b = f"{base[name] * 1e6:.2f}" if base else "-"
         ratio = f"{base[name] / now[name]:.1f}x" if base else "-"
         print(f"| {name} | {b} | {now[name] * 1e6:.2f} | {ratio} | {now[name] / now['lookup']:.0f}x |")
+    b = f"{base['run_file'] * 1e6:.0f}" if base else "-"
+    ratio = f"{base['run_file'] / now['run_file']:.1f}x" if base else "-"
+    print(
+        f"\nOne run file written (write_run, CPU microseconds per file; {args.loop_runs} random-search runs)\n"
+    )
+    print("| | baseline | now | baseline / now |\n|---|---|---|---|")
+    print(f"| run file | {b} | {now['run_file'] * 1e6:.0f} | {ratio} |")
 
     print(
         f"\nEnd to end: compare --strategies random --runs {args.runs} (all cores; median of {args.repeats} pairs)\n"
