@@ -98,15 +98,16 @@ class Square:
         return item * item, pid
 
 
+def _counted(pulled: list[int]):
+    """0, 1, 2, ... without end, each one appended to `pulled` when it is taken."""
+    for k in itertools.count():
+        pulled.append(k)
+        yield k
+
+
 def test_the_local_pool_takes_items_lazily() -> None:
-    pulled = []
-
-    def items():
-        for k in itertools.count():
-            pulled.append(k)
-            yield k
-
-    results = LocalExecutor(2).map(Square(), items())
+    pulled: list[int] = []
+    results = LocalExecutor(2).map(Square(), _counted(pulled))
     first = dict(itertools.islice(results, 5))
     results.close()  # abandoning the iteration cancels what is in flight
     assert all(first[k][0] == k * k for k in first)
@@ -114,14 +115,8 @@ def test_the_local_pool_takes_items_lazily() -> None:
 
 
 def test_the_local_pool_sends_items_in_batches_lazily() -> None:
-    pulled = []
-
-    def items():
-        for k in itertools.count():
-            pulled.append(k)
-            yield k
-
-    results = LocalExecutor(2, batch_size=3).map(Square(), items())
+    pulled: list[int] = []
+    results = LocalExecutor(2, batch_size=3).map(Square(), _counted(pulled))
     first = dict(itertools.islice(results, 7))
     results.close()
     assert all(first[k][0] == k * k for k in first) and len(first) == 7
