@@ -82,6 +82,18 @@ def test_no_rows_keeps_the_types_and_unequal_lengths_are_refused() -> None:
         pw.encode([pw.Column("a", "int64", [1, 2]), pw.Column("b", "int64", [1])], {})
 
 
+def test_numbers_of_another_python_type_are_converted_as_numpy_converts_them() -> None:
+    columns = [
+        pw.Column("whole", "int64", [1.0, np.int32(2), 3]),  # struct refuses 1.0: numpy's rule
+        pw.Column("real", "float64", [1, np.float32(0.5), True]),
+        pw.Column("text", "string", [1, "b", 2.5]),
+    ]
+    table = _read(pw.encode(columns, {}))
+    assert table.column("whole").to_pylist() == [1, 2, 3]
+    assert table.column("real").to_pylist() == [1.0, 0.5, 1.0]
+    assert table.column("text").to_pylist() == ["1", "b", "2.5"]
+
+
 def test_every_page_carries_its_checksum() -> None:
     """A byte flipped inside any column's page (the footer intact) fails the read, never a silently
     different value."""
