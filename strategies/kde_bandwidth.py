@@ -117,7 +117,11 @@ def _root(groups: list[tuple[int, float, float]], cap: float) -> tuple[float, fl
         return 0.0, 0.0
     lo, hi, bw = 0.0, cap, cap / 2
     for _ in range(200):  # Newton converges in a handful of steps; the bracket bounds the rest
-        slope, curvature, _ = _slope(groups, bw)
+        slope = curvature = 0.0
+        for nk, a, b in groups:  # L'(bw) and -L''(bw), as _slope (inlined: this loop is the hot path)
+            r = b / (a + b * bw)
+            slope += nk * r
+            curvature += nk * r * r
         lo, hi = (bw, hi) if slope > 0 else (lo, bw)
         step = bw + slope / curvature
         step = step if lo < step < hi else (lo + hi) / 2
