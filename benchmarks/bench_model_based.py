@@ -23,14 +23,10 @@ Run: python benchmarks/bench_model_based.py [--store data/store] [--runs 5] [--o
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,7 +34,7 @@ from typing import Any
 
 import numpy as np
 from baseline_model_based import BASELINES  # beside this script, on the path when it runs
-from bench_run_loop import environment, layout_of
+from trees import ROOT, layout_of, run_probe
 
 from nasbench_suite import strategies
 from nasbench_suite.budget import Budget, BudgetKind
@@ -83,35 +79,11 @@ print(json.dumps({"seconds": seconds, "archs": archs}))
 def probe(tree: Path | None, store: Path, name: str, hparams: Mapping[str, Any], runs: int) -> dict[str, Any]:
     """Seconds per run inside ask/tell and the archs proposed, in a fresh process of `tree` (None: this
     checkout)."""
-    layout = layout_of(tree or Path(__file__).resolve().parents[1])
-    if tree is not None and layout == "package":
-        tree = installed_layout(tree)
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(store), name, str(runs), layout, json.dumps(dict(hparams))],
-        env=environment(tree),
-        cwd=tempfile.gettempdir(),  # never the checkout: `import strategies` must find the tree's own
-        capture_output=True,
-        text=True,
+    layout = layout_of(tree or ROOT)
+    result: dict[str, Any] = run_probe(
+        tree, PROBE, [str(store), name, str(runs), layout, json.dumps(dict(hparams))]
     )
-    if done.returncode != 0:
-        raise SystemExit(f"the probe failed in {tree or 'this checkout'}:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
-
-
-@functools.cache
-def installed_layout(tree: Path) -> Path:
-    """A folder that imports as `tree` installed: nasbench_suite/ holding links to the tree's core
-    modules and to its strategies/, analysis/ and live_training/ (installed as subpackages; on the
-    tree's path alone, `nasbench_suite.strategies` would come from this checkout's editable install)."""
-    root = Path(tempfile.mkdtemp(prefix="nasbench-suite-baseline-"))
-    package = root / "nasbench_suite"
-    package.mkdir()
-    for entry in (tree / "nasbench_suite").iterdir():
-        (package / entry.name).symlink_to(entry)
-    for sub in ("strategies", "analysis", "live_training"):
-        (package / sub).symlink_to(tree / sub)
-    return root
 
 
 def against_commit(

@@ -36,7 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from trees import ROOT, environment, layout_of  # beside this script, on the path when it runs
+
 DEFAULT_BASELINE = os.environ.get("NASBENCH_SUITE_BASELINE", "/tmp/oldwt/base")
 PER_EVALUATION = ("lookup", "loop", "random", "rea")
 
@@ -113,20 +114,6 @@ def lookup():
 print(json.dumps({"lookup": lookup(), **{name: per_evaluation(name) for name in ("loop", "random", "rea")},
                   "run_file": run_file()}))
 """
-
-
-def layout_of(tree: Path) -> str:
-    """'top' for a tree whose strategies were a top-level package, else 'package'."""
-    module = tree / "strategies" / "random_search.py"
-    return "top" if module.is_file() and "from strategies." in module.read_text() else "package"
-
-
-def environment(tree: Path | None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    if tree is not None:
-        env["PYTHONPATH"] = str(tree)
-    return env
 
 
 def probe(tree: Path | None, store: Path, runs: int, repeats: int, scratch: Path) -> dict[str, float]:
