@@ -41,11 +41,10 @@ def bisection_bandwidths(data: np.ndarray, c: int) -> np.ndarray:
     n = len(data)
     out = []
     for j, counts in enumerate(_column_counts(data, c)):
-        # the answer depends on the counts as a multiset (L' is a sum over categories), so the memo
-        # is keyed by them sorted: a sum in another order moves the root by ulps, far inside the slack
-        bw = _bisection_of_counts(
-            tuple(sorted(counts)), n, c
-        )  # None: rounding decides a step, so the data must
+        # The answer depends on the counts as a multiset (L' is a sum over categories), so the memo is
+        # keyed by them sorted: a sum in another order moves the root by ulps, far inside the slack.
+        # None: rounding decides a step, so the rows must.
+        bw = _bisection_of_counts(tuple(sorted(counts)), n, c)
         out.append(bw if bw is not None else _bisection_on_data(data, c, j, counts))
     return np.array(out)
 
