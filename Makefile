@@ -110,12 +110,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# The run-loop and model-based benchmarks time this checkout beside the commit before that work (a git worktree)
+# The strategy, run-loop and model-based benchmarks time this checkout beside the commit before that work (a git worktree)
 BASELINE ?= /tmp/nasbench-suite-baseline-515caf2
 bench: data
 	test -d $(BASELINE)/nasbench_suite || git worktree add --detach $(BASELINE) 515caf2
 	$(BIN)/python benchmarks/bench_store.py --store $(STORE) --out bench-results
-	$(BIN)/python benchmarks/bench_strategies.py --store $(STORE) --out bench-results
+	$(BIN)/python benchmarks/bench_strategies.py --store $(STORE) --baseline $(BASELINE) --out bench-results
 	$(BIN)/python benchmarks/bench_run_loop.py --store $(STORE) --baseline $(BASELINE) --out bench-results
 	$(BIN)/python benchmarks/bench_model_based.py --store $(STORE) --baseline $(BASELINE) --out bench-results
 	$(BIN)/python benchmarks/bench_live.py --store $(STORE) --out bench-results
