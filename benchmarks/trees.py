@@ -4,9 +4,11 @@ install; each probe prints one JSON line, its result."""
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +30,7 @@ def installed_layout(tree: Path) -> Path:
     modules and to its strategies/, analysis/ and live_training/ (installed as subpackages; on the
     tree's path alone, `nasbench_suite.strategies` would come from this checkout's editable install)."""
     root = Path(tempfile.mkdtemp(prefix="nasbench-suite-baseline-"))
+    atexit.register(shutil.rmtree, root, True)  # links only: the tree itself is not touched
     package = root / "nasbench_suite"
     package.mkdir()
     for entry in (tree / "nasbench_suite").iterdir():
