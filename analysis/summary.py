@@ -225,8 +225,9 @@ def format_text(
     config: dict[str, Any],
     hypervolume: pd.DataFrame | None = None,
 ) -> str:
-    """The `report` command's text of `summarize`'s table (or `summary_rows`). `hypervolume` (`analysis.hypervolume.hypervolume_table`), for a
-    multi-objective or constrained comparison, adds a column per metric: mean HV / true HV over runs."""
+    """The `report` command's text of `summarize`'s table (or `summary_rows`). `hypervolume`
+    (`analysis.hypervolume.hypervolume_table`), for a multi-objective or constrained comparison, adds a
+    column per metric: mean HV / true HV over runs."""
     spec = config["spec"]
     hv = hypervolume if hypervolume is not None and len(hypervolume) else None
     metrics = list(dict.fromkeys(hv["metric"])) if hv is not None else []
