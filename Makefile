@@ -121,6 +121,7 @@ bench: data
 	$(BIN)/python benchmarks/bench_live.py --store $(STORE) --out bench-results
 	$(BIN)/python benchmarks/bench_oneshot.py --out bench-results
 	$(BIN)/python benchmarks/bench_executors.py --store $(STORE) --out bench-results
+	$(BIN)/python benchmarks/bench_peer_synetune.py --store $(STORE) --out bench-results
 
 clean:
 	rm -rf $(VENV) $(STORE) results bench-results
