@@ -49,6 +49,7 @@ _I32, _I64, _BINARY, _LIST, _STRUCT = 5, 6, 8, 9, 12
 NUMERIC: dict[str, tuple[int, str]] = {"int64": (INT64, "q"), "int32": (INT32, "i"), "float64": (DOUBLE, "d")}
 NUMERIC["float32"] = (FLOAT, "f")
 TEXT = "string"
+TEXT_PHYSICAL = BYTE_ARRAY  # written as UTF-8 byte arrays
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,6 @@ def encode(columns: Sequence[Column], metadata: Mapping[bytes, bytes]) -> bytes:
     footer = _file_metadata(schema, n, chunks, total, metadata)
     parts += (footer, struct.pack("<I", len(footer)), MAGIC)
     return b"".join(parts)
-
-
-TEXT_PHYSICAL = BYTE_ARRAY
 
 
 def _snappy() -> Any:

@@ -73,13 +73,6 @@ def mutant_ops(
     return [tuple(row) for row in children.tolist()]
 
 
-def mutate_edges(
-    space: CellSpace, parent: Arch, count: int, edge_prob: float, rng: np.random.Generator
-) -> list[Arch]:
-    """`count` mutants of `parent` (`mutant_ops`) as archs."""
-    return [Arch(ops) for ops in mutant_ops(space, parent, count, edge_prob, rng)]
-
-
 def mutation_candidates(
     space: CellSpace,
     ranked: Sequence[Arch],
