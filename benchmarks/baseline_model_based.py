@@ -18,7 +18,7 @@ from nasbench_suite.encodings import one_hot
 from nasbench_suite.protocol import SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies.bananas import Bananas
-from nasbench_suite.strategies.bohb import BOHB, CategoricalKDE
+from nasbench_suite.strategies.bohb import BOHB, CategoricalKDE, RungModel, RungResults
 from nasbench_suite.strategies.gp_bo import GaussianProcessBO, expected_improvement
 
 
@@ -211,28 +211,33 @@ class BisectionKDE(CategoricalKDE):
         return top[:, 0] + np.log(np.exp(log_k - top).mean(axis=1))
 
 
+class BisectionModel(RungModel):
+    """Both KDEs, refitted every time, scored one after the other in logs (no joint tables)."""
+
+    def __init__(self, good: CategoricalKDE, bad: CategoricalKDE) -> None:
+        self.good, self.bad, self.good_rows, self.bad_rows = good, bad, b"", b""
+
+
 class BisectionBOHB(BOHB):
     """BOHB with bisection bandwidths, its model fitted before the random_fraction draw."""
 
-    def _fit(
-        self,
-        archs: list[tuple[int, ...]],
-        losses: list[float],
-        previous: tuple[CategoricalKDE, CategoricalKDE] | None = None,
-    ) -> tuple[CategoricalKDE, CategoricalKDE]:  # both refitted every time, as before
-        split = self._split(len(archs))
+    def _fit(self, results: RungResults, previous: RungModel | None) -> RungModel:
+        split = self._split(results.n)
         assert split is not None
-        order = np.argsort(np.asarray(losses), kind="stable")
-        x = np.asarray(archs, dtype=np.int64)
+        order = np.argsort(results.losses, kind="stable")
+        x = results.ops
         good, bad = x[order[: split[0]]], x[order[split[0] : split[0] + split[1]]]
         c = self._problem.space.n_ops
-        return BisectionKDE(good, c, self.min_bandwidth), BisectionKDE(bad, c, self.min_bandwidth)
+        return BisectionModel(
+            BisectionKDE(good, c, self.min_bandwidth), BisectionKDE(bad, c, self.min_bandwidth)
+        )
 
     def _sample(self) -> Arch:
-        models = self.model()
-        if models is None or self._rng.random() < self.random_fraction:
+        model = self.model()
+        if model is None or self._rng.random() < self.random_fraction:
             return self._problem.space.sample(self._rng)
-        good, bad = models
+        good, bad = model.good, model.bad
+        assert isinstance(good, BisectionKDE) and isinstance(bad, BisectionKDE)
         candidates = good.sample(self.num_samples, self._rng, self.bandwidth_factor)
         score = good.log_pdf(candidates) - bad.log_pdf(candidates)
         return Arch(tuple(int(o) for o in candidates[int(np.argmax(score))]))

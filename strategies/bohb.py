@@ -10,7 +10,7 @@ from nasbench_suite.errors import ConfigError
 from nasbench_suite.protocol import Fidelity, Observation, SearchProblem
 from nasbench_suite.space import Arch
 from nasbench_suite.strategies.hyperband import Hyperband
-from nasbench_suite.strategies.kde_bandwidth import bisection_bandwidths
+from nasbench_suite.strategies.kde_bandwidth import loo_bandwidths
 from nasbench_suite.strategies.registry import register
 
 
@@ -18,42 +18,34 @@ class CategoricalKDE:
     """Product of Aitchison-Aitken kernels over categorical columns (statsmodels' KDEMultivariate with
     var_type 'u'): a datum gives weight 1 - bw_j to its own category of column j and bw_j / (c - 1)
     to each other one. bw_j maximises column j's leave-one-out likelihood (Aitchison & Aitken,
-    Biometrika 1976; statsmodels' bw='cv_ml' per column), clipped to [min_bandwidth, (c - 1) / c]. The
-    maximum is found exactly from the column's category counts and reported on the 0.8 / 2^24 grid of
-    the bisection earlier versions ran, so searches reproduce bit for bit (`strategies.kde_bandwidth`)."""
+    Biometrika 1976; statsmodels' bw='cv_ml' per column), clipped to [min_bandwidth, (c - 1) / c]; the
+    maximum is found exactly from the column's category counts (`strategies.kde_bandwidth`)."""
 
     def __init__(self, data: np.ndarray, n_categories: int, min_bandwidth: float) -> None:
         self.data = np.asarray(data, dtype=np.int64)
         self.c = n_categories
         self.cap = (self.c - 1) / self.c  # the uniform kernel
-        bw = bisection_bandwidths(self.data, self.c)
-        self.bw = np.clip(bw, min(min_bandwidth, self.cap), self.cap)
+        self.bw = np.clip(loo_bandwidths(self.data, self.c), min(min_bandwidth, self.cap), self.cap)
         self._tables: np.ndarray | None = None
 
-    def log_pdf(self, x: np.ndarray) -> np.ndarray:
-        """Log density of every row of `x` (m, d).
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        """The density at every row of `x` (m, d): the mean over the data of the product of the columns'
+        kernel weights (see `kernel_products`)."""
+        return np.add.reduce(kernel_products(self.tables(), x, self.c), axis=1) / len(self.data)
 
-        log k(x, datum i) = sum over columns j of log(1 - bw_j) where x_j equals the datum's category, else
-        log(bw_j / (c - 1)): read per column from a (c, n) table of the KDE (built at the first call),
-        gathered for all columns in one index as a (d, m, n) array and summed over its leading axis,
-        which numpy does by adding the columns' terms in order, left to right. That is the order in
-        which numpy sums a last axis shorter than 8 (NAS-Bench-201 has 6 edges), so the scores are bit
-        for bit those of summing the (m, n, d) array of terms, at a fraction of the cost; with 8 or more
-        columns numpy's pairwise sum of a last axis groups the terms differently and the last bits of
-        that reference may differ."""
-        tables = self._column_tables()
-        terms = tables[np.arange(len(tables))[:, None], x.T]  # (d, m, n): column j's term for every pair
-        log_k = terms.sum(axis=0)  # a leading axis is reduced by adding its rows in order, left to right
-        top = log_k.max(axis=1, keepdims=True)
-        return top[:, 0] + np.log(np.exp(log_k - top).mean(axis=1))
-
-    def _column_tables(self) -> np.ndarray:
-        """(d, c, n): for column j, row v holds log(1 - bw_j) where datum i's category is v, else
-        log(bw_j / (c - 1))."""
+    def tables(self) -> np.ndarray:
+        """(d * c, n), built at the first call: row j * c + v holds, for every datum i, column j's
+        kernel weight at category v: 1 - bw_j where datum i's category is v, else bw_j / (c - 1). A
+        uniform column (bw_j = (c - 1) / c) weighs every category 1 / c, exactly: 1 - bw_j and
+        bw_j / (c - 1) differ in their last bit, which would rank candidates that differ only there."""
         if self._tables is None:
-            own, other = np.log1p(-self.bw), np.log(self.bw / (self.c - 1))
-            terms = np.where(np.arange(self.c)[:, None, None] == self.data[None, :, :], own, other)
-            self._tables = np.ascontiguousarray(terms.transpose(2, 0, 1))
+            n, d = self.data.shape
+            uniform = self.bw >= self.cap
+            own = np.where(uniform, 1.0 / self.c, 1.0 - self.bw)
+            other = np.where(uniform, 1.0 / self.c, self.bw / (self.c - 1))
+            tables = np.repeat(other, self.c)[:, None].repeat(n, axis=1)
+            tables[self.data + self.c * np.arange(d), np.arange(n)[:, None]] = own
+            self._tables = tables
         return self._tables
 
     def sample(self, m: int, rng: np.random.Generator, factor: float) -> np.ndarray:
@@ -63,6 +55,62 @@ class CategoricalKDE:
         other = rng.integers(self.c - 1, size=base.shape)
         other += other >= base  # a uniformly chosen different category
         return np.where(change, other, base)
+
+
+def kernel_products(tables: np.ndarray, x: np.ndarray, c: int) -> np.ndarray:
+    """k(x, datum i) for every row of `x` (m, d) and column of `tables` (d * c, N): the product over
+    columns j of row j * c + x_j, multiplied in column order (as `np.prod` over a short last axis of
+    the (m, N, d) weights does). Every weight is at least min_bandwidth / (c - 1), so a product of d
+    of them stays a normal float (`BOHB` checks it)."""
+    rows = (x + c * np.arange(x.shape[1])).T
+    k = tables.take(rows[0], axis=0)
+    for j in range(1, len(rows)):
+        k *= tables.take(rows[j], axis=0)
+    return k
+
+
+class RungModel:
+    """BOHB's model of one rung: the good KDE l, the bad KDE g, and both their tables side by side, so
+    that l(x) / g(x) for a set of candidates takes one pass of `kernel_products`. `good_rows` and
+    `bad_rows` name the rung's results each KDE was fitted on (a refit keeps a KDE whose rows did not
+    change)."""
+
+    def __init__(self, good: CategoricalKDE, bad: CategoricalKDE, good_rows: bytes, bad_rows: bytes) -> None:
+        self.good, self.bad = good, bad
+        self.good_rows, self.bad_rows = good_rows, bad_rows
+        self._tables = np.concatenate((good.tables(), bad.tables()), axis=1)
+
+    def ratio(self, x: np.ndarray) -> np.ndarray:
+        """l(x) / g(x) for every row of `x`: the same numbers as `good.pdf(x) / bad.pdf(x)`."""
+        k = kernel_products(self._tables, x, self.good.c)
+        n_good = len(self.good.data)
+        good = np.add.reduce(k[:, :n_good], axis=1) / n_good
+        return good / (np.add.reduce(k[:, n_good:], axis=1) / (k.shape[1] - n_good))
+
+
+class RungResults:
+    """One rung's results in arrival order: op indices (n, d) and losses (n,), in arrays that double
+    when full (the model reads them as arrays after every result)."""
+
+    def __init__(self, n_edges: int) -> None:
+        self.n = 0
+        self._ops = np.empty((16, n_edges), dtype=np.int64)
+        self._losses = np.empty(16)
+
+    def add(self, ops: tuple[int, ...], loss: float) -> None:
+        if self.n == len(self._losses):
+            self._ops = np.concatenate((self._ops, np.empty_like(self._ops)))
+            self._losses = np.concatenate((self._losses, np.empty_like(self._losses)))
+        self._ops[self.n], self._losses[self.n] = ops, loss
+        self.n += 1
+
+    @property
+    def ops(self) -> np.ndarray:
+        return self._ops[: self.n]
+
+    @property
+    def losses(self) -> np.ndarray:
+        return self._losses[: self.n]
 
 
 @register("bohb")
@@ -90,7 +138,11 @@ class BOHB(Hyperband):
     others, so l and g carry no or inverted information); (2) the kernel uses the space's op count
     (statsmodels counts the distinct values in the data); (3) candidates are drawn from that kernel with
     bandwidth_factor applied to every bandwidth, as the paper's Algorithm 2 says (hpbandster widens only
-    continuous ones and redraws categories uniformly with probability bw).
+    continuous ones and redraws categories uniformly with probability bw). As in statsmodels, l(x) and
+    g(x) are means of products of kernel weights, not sums of their logs; a uniform column weighs
+    every category exactly alike, so candidates that differ only there tie, and the first one drawn is
+    proposed. min_bandwidth must keep a product of n_edges weights a normal float (1e-51 for
+    NAS-Bench-201; statsmodels has no such floor, hpbandster's default is 1e-3).
     """
 
     name = "bohb"
@@ -135,6 +187,13 @@ class BOHB(Hyperband):
         _check(
             _real(min_bandwidth) and 0 < min_bandwidth < 1, "min_bandwidth must be in (0, 1)", min_bandwidth
         )
+        floor = (problem.space.n_ops - 1) * float(np.finfo(np.float64).tiny) ** (1 / d)
+        _check(
+            min_bandwidth >= floor,
+            f"min_bandwidth must be >= {floor:.1e} for {d} edges of {problem.space.n_ops} ops (smaller "
+            "kernel weights underflow)",
+            min_bandwidth,
+        )
         if min_points_in_model is None:
             min_points_in_model = d + 1
         _check(
@@ -148,36 +207,33 @@ class BOHB(Hyperband):
         self.bandwidth_factor = bandwidth_factor
         self.min_bandwidth = min_bandwidth
         self.min_points_in_model = min_points_in_model
-        self._data: dict[Fidelity, tuple[list[tuple[int, ...]], list[float]]] = {
-            f: ([], []) for f in self.rungs
-        }
-        self._models: dict[Fidelity, tuple[int, CategoricalKDE, CategoricalKDE]] = {}  # (n results, l, g)
+        self._results = {f: RungResults(d) for f in self.rungs}
+        self._models: dict[Fidelity, tuple[int, RungModel]] = {}  # (n results, model)
 
     def _observe(self, observation: Observation) -> None:
-        if observation.fidelity in self._data:
-            archs, losses = self._data[observation.fidelity]
-            archs.append(observation.arch.ops)
+        results = self._results.get(observation.fidelity)
+        if results is not None:
             acc = observation.valid_acc
-            losses.append(100.0 - acc if math.isfinite(acc) else math.inf)  # failed runs count as bad
+            results.add(observation.arch.ops, 100.0 - acc if math.isfinite(acc) else math.inf)  # failed: bad
 
-    def model(self) -> tuple[CategoricalKDE, CategoricalKDE] | None:
-        """(good, bad) KDEs of the largest rung that has enough results, or None."""
+    def model(self) -> RungModel | None:
+        """The good and bad KDEs of the largest rung that has enough results, or None."""
         fidelity = self._model_fidelity()
-        return None if fidelity is None else self._kdes(fidelity)
+        return None if fidelity is None else self._model(fidelity)
 
-    def _kdes(self, fidelity: Fidelity) -> tuple[CategoricalKDE, CategoricalKDE]:
-        """The KDEs of rung `fidelity`, fitted once per number of results."""
-        archs, losses = self._data[fidelity]
+    def _model(self, fidelity: Fidelity) -> RungModel:
+        """The model of rung `fidelity`, fitted once per number of results."""
+        results = self._results[fidelity]
         cached = self._models.get(fidelity)
-        if cached is None or cached[0] != len(archs):
-            cached = (len(archs), *self._fit(archs, losses, None if cached is None else cached[1:]))
+        if cached is None or cached[0] != results.n:
+            cached = (results.n, self._fit(results, None if cached is None else cached[1]))
             self._models[fidelity] = cached
-        return cached[1], cached[2]
+        return cached[1]
 
     def _model_fidelity(self) -> Fidelity | None:
         """The largest rung whose results are enough for both KDEs (decided by counts alone, no fit)."""
         for fidelity in reversed(self.rungs):
-            if self._split(len(self._data[fidelity][0])) is not None:
+            if self._split(self._results[fidelity].n) is not None:
                 return fidelity
         return None
 
@@ -192,27 +248,25 @@ class BOHB(Hyperband):
             return None
         return n_good, n_bad
 
-    def _fit(
-        self,
-        archs: list[tuple[int, ...]],
-        losses: list[float],
-        previous: tuple[CategoricalKDE, CategoricalKDE] | None = None,
-    ) -> tuple[CategoricalKDE, CategoricalKDE]:
-        """(good, bad) KDEs; a KDE of `previous` is kept where its rows are unchanged (a new result
-        outside the good set leaves l as it was, and the same data gives the same KDE)."""
-        split = self._split(len(archs))
+    def _fit(self, results: RungResults, previous: RungModel | None) -> RungModel:
+        """The rung's model; a KDE of `previous` is kept where its rows are the same results (a new
+        result outside the good set leaves l as it was: the same data gives the same KDE)."""
+        split = self._split(results.n)
         assert split is not None  # callers fit only rungs chosen by _model_fidelity
         n_good, n_bad = split
-        order = np.argsort(np.asarray(losses), kind="stable")
-        x = np.asarray(archs, dtype=np.int64)
-        good, bad = x[order[:n_good]], x[order[n_good : n_good + n_bad]]
-        old_good, old_bad = previous if previous is not None else (None, None)
-        return self._kde(good, old_good), self._kde(bad, old_bad)
-
-    def _kde(self, data: np.ndarray, previous: CategoricalKDE | None) -> CategoricalKDE:
-        if previous is not None and np.array_equal(previous.data, data):
-            return previous
-        return CategoricalKDE(data, self._problem.space.n_ops, self.min_bandwidth)
+        order = np.argsort(results.losses, kind="stable")
+        good_rows, bad_rows = order[:n_good], order[n_good : n_good + n_bad]
+        good_key, bad_key = good_rows.tobytes(), bad_rows.tobytes()
+        c = self._problem.space.n_ops
+        if previous is not None and previous.good_rows == good_key:
+            good = previous.good
+        else:
+            good = CategoricalKDE(results.ops[good_rows], c, self.min_bandwidth)
+        if previous is not None and previous.bad_rows == bad_key:
+            bad = previous.bad
+        else:
+            bad = CategoricalKDE(results.ops[bad_rows], c, self.min_bandwidth)
+        return RungModel(good, bad, good_key, bad_key)
 
     def _sample(self) -> Arch:
         # The uniform draw comes first, so a model that would not be used is never fitted; it is drawn
@@ -220,10 +274,9 @@ class BOHB(Hyperband):
         fidelity = self._model_fidelity()
         if fidelity is None or self._rng.random() < self.random_fraction:
             return self._problem.space.sample(self._rng)
-        good, bad = self._kdes(fidelity)
-        candidates = good.sample(self.num_samples, self._rng, self.bandwidth_factor)
-        score = good.log_pdf(candidates) - bad.log_pdf(candidates)
-        return Arch(tuple(int(o) for o in candidates[int(np.argmax(score))]))
+        model = self._model(fidelity)
+        candidates = model.good.sample(self.num_samples, self._rng, self.bandwidth_factor)
+        return Arch(tuple(candidates[int(np.argmax(model.ratio(candidates)))].tolist()))
 
 
 def _real(x: object) -> bool:

@@ -194,6 +194,11 @@ def test_eta_below_2_fails_before_any_run(tiny_store: Store, name: str, eta: obj
         ({"bandwidth_factor": 0.5}, r"bohb: bandwidth_factor must be >= 1, got 0.5"),
         ({"min_bandwidth": 0}, r"bohb: min_bandwidth must be in \(0, 1\), got 0"),
         (
+            {"min_bandwidth": 1e-200},
+            r"bohb: min_bandwidth must be >= \S+ for 3 edges of \d+ ops \(smaller kernel weights underflow\), "
+            r"got 1e-200",
+        ),
+        (
             {"min_points_in_model": 3},
             r"bohb: min_points_in_model must be an integer >= n_edges \+ 1 \(4\), got 3",
         ),
@@ -221,7 +226,7 @@ def test_the_aitchison_aitken_kde_is_a_normalised_density() -> None:
     rng = np.random.default_rng(0)
     kde = CategoricalKDE(rng.integers(3, size=(9, 2)), 3, 1e-3)
     grid = np.array([(a, b) for a in range(3) for b in range(3)])
-    assert np.exp(kde.log_pdf(grid)).sum() == pytest.approx(1.0)
+    assert kde.pdf(grid).sum() == pytest.approx(1.0)
     assert np.all(kde.bw <= 2 / 3) and np.all(kde.bw >= 1e-3)
 
 

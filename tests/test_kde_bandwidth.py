@@ -1,18 +1,14 @@
-"""BOHB's leave-one-out KDE bandwidths (`strategies.kde_bandwidth`) against the 24-step bisection of the
-previous version (kept here as the reference), closed forms and a grid search; and BOHB's searches
-against trajectories recorded with the previous version (fits before the random draw, bisection)."""
+"""BOHB's leave-one-out KDE bandwidths (`strategies.kde_bandwidth`) against the 24-step bisection over
+every row that earlier versions ran (kept here as the reference), closed forms and a grid search; and
+the KDE's kernel products against the array of kernel terms written out."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
 
-from nasbench_suite import strategies
-from nasbench_suite.protocol import Fidelity, Observation, SearchProblem
-from nasbench_suite.space import CellSpace
-from nasbench_suite.strategies.kde_bandwidth import bisection_bandwidths, loo_bandwidths
+from nasbench_suite.strategies.bohb import CategoricalKDE, RungModel
+from nasbench_suite.strategies.kde_bandwidth import loo_bandwidths
 
 BISECTION_TOLERANCE = 0.8 / 2**24  # the reference's bracket after 24 halvings of [0, (c-1)/c <= 0.8]
 
@@ -73,11 +69,6 @@ def test_the_exact_maximum_equals_the_bisection_within_its_tolerance() -> None:
         )
 
 
-def test_the_bisection_result_is_reproduced_bit_for_bit() -> None:
-    for c, data in planted_data(np.random.default_rng(1)):
-        np.testing.assert_array_equal(bisection_bandwidths(data, c), reference_bisection(data, c))
-
-
 def test_the_maximum_matches_the_two_category_closed_form_and_the_boundaries() -> None:
     # two categories: n1 b1 / (a1 + b1 u) + n2 b2 / (a2 + b2 u) = 0 solves to
     # u = -(n1 b1 a2 + n2 b2 a1) / ((n1 + n2) b1 b2)
@@ -107,78 +98,57 @@ def test_the_maximum_beats_every_point_of_a_fine_grid() -> None:
             assert loglik[-1] >= loglik[:-1].max() - 1e-12
 
 
-# ---------------------------------------------------------------- BOHB against the previous version
-TARGET = np.array([3, 3, 2, 3, 1, 0])
+# ---------------------------------------------------------------- the KDE's kernel products
+def kernel_terms(kde: CategoricalKDE, x: np.ndarray) -> np.ndarray:
+    """(m, n, d): column j's kernel weight between candidate x and datum i, written out."""
+    c, bw = kde.c, kde.bw
+    own, other = 1 - bw, bw / (c - 1)
+    uniform = bw == (c - 1) / c
+    own[uniform] = other[uniform] = 1 / c
+    return np.where(x[:, None, :] == kde.data[None, :, :], own, other)
 
 
-def bohb_trajectory(seed: int, steps: int, hparams: dict) -> str:
-    """Arch op strings proposed by BOHB on one 12-epoch rung (one config per bracket, a model after 14
-    results) told integer accuracies with many ties: 90 - 10 * (edges that differ from TARGET)."""
-    space, fidelity = CellSpace.nb201(), Fidelity(12, 12)
-    problem = SearchProblem(space, (fidelity,), fidelity)
-    bohb = strategies.build("bohb", problem, np.random.default_rng(seed), hparams)
-    out = []
-    for t in range(steps):
-        proposal = bohb.ask()
-        out.append("".join(map(str, proposal.arch.ops)))
-        acc = 90.0 - 10 * float(np.sum(np.array(proposal.arch.ops) != TARGET))
-        bohb.tell(proposal, Observation(proposal.arch, proposal.fidelity, acc, 1.0, t + 1.0))
-    return " ".join(out)
-
-
-# Recorded with the previous version (strategies/bohb.py before the model was fitted only when used
-# and the bisection replaced) by this file's bohb_trajectory: 120 proposals per setting.
-RECORDED: dict[tuple[int, str], str] = {
-    (0, "{}"): (
-        "432110 000434 234332 241430 142033 400402 012220 000323 133124 441343 433140 234211 223404 "
-        "213211 232140 431040 433130 231221 233322 234110 403222 234100 333130 033140 412012 133434 "
-        "334140 332410 332110 332410 333130 232443 432110 332410 332410 332410 332410 332410 143142 "
-        "332410 312443 221222 030222 332410 020134 332410 332410 023143 332410 332410 242430 332110 "
-        "443302 332410 332410 332410 043401 332410 332410 141213 332410 332410 332410 332110 332410 "
-        "332410 332410 332410 322324 332410 334020 241232 030102 243242 332410 101001 120232 334142 "
-        "332410 332410 332410 332410 332410 031200 220444 204444 332410 222014 332410 241300 332410 "
-        "332410 332410 232012 332410 332410 332410 332410 332410 332410 332110 332110 332110 003444 "
-        "332410 332410 332110 420213 332410 344332 332410 332410 143410 332410 332410 034124 332410 "
-        "301414 332410 244340"
-    ),
-    (1, '{"num_samples": 4, "random_fraction": 0.0, "min_bandwidth": 0.3}'): (
-        "223400 441142 141232 004342 412301 024012 412103 012204 340312 413014 221023 231334 203242 "
-        "102334 443041 133101 141321 030422 324310 141331 314143 442321 143304 231100 310412 223320 "
-        "344124 113330 033310 002443 444240 341132 332344 000304 224300 444343 041340 103414 032332 "
-        "230224 421334 233302 444031 000302 434224 130002 221322 133330 030441 431013 131044 430401 "
-        "233043 004343 132314 224312 420410 421312 431323 330210 434324 131200 131303 230313 221300 "
-        "032210 022040 012300 323440 103230 244213 330211 032202 134122 012440 342022 132142 112331 "
-        "442332 323320 102311 331411 141311 332014 131344 440212 341211 320412 232012 402014 130201 "
-        "103414 220133 241012 100340 323422 032022 031331 112130 332010 443412 123123 342004 134332 "
-        "133332 314221 223320 402312 220304 432014 314310 332001 434040 012403 021301 044320 310011 "
-        "023313 030314 330241"
-    ),
-}
-
-
-@pytest.mark.parametrize(("seed", "hparams"), sorted(RECORDED))
-def test_bohb_reproduces_the_previous_versions_searches_bit_for_bit(seed: int, hparams: str) -> None:
-    """Default hyperparameters (a third of the configs uniform: the draw now comes before the fit) and
-    NATS-Bench's (4 samples, no random configs, min_bandwidth 0.3)."""
-    expected = RECORDED[seed, hparams]
-    assert bohb_trajectory(seed, len(expected.split()), json.loads(hparams)) == expected
-
-
-@pytest.mark.parametrize("d", [1, 3, 6, 7])
-def test_kde_scores_equal_the_sum_over_the_array_of_kernel_terms_bit_for_bit(d: int) -> None:
-    """log_pdf reads each column's terms from a table and adds them left to right; the scores must be the
-    bits of summing the (m, n, d) array of terms (what earlier versions computed), since BOHB's argmax
-    between tied candidates follows the last bits."""
-    from nasbench_suite.strategies.bohb import CategoricalKDE
-
+@pytest.mark.parametrize("d", [1, 3, 6, 7, 9])
+def test_kde_densities_equal_the_mean_product_of_the_kernel_terms_bit_for_bit(d: int) -> None:
+    """pdf multiplies the columns' weights gathered from tables, column by column; the densities must be
+    the bits of multiplying the (m, n, d) array of weights along d and averaging over n."""
     rng = np.random.default_rng(d)
     for _ in range(50):
         c, n, m = int(rng.integers(2, 7)), int(rng.integers(d + 2, 90)), int(rng.integers(1, 80))
         kde = CategoricalKDE(rng.integers(c, size=(n, d)), c, 1e-3)
         x = rng.integers(c, size=(m, d))
-        terms = np.where(x[:, None, :] == kde.data[None, :, :], np.log1p(-kde.bw), np.log(kde.bw / (c - 1)))
-        log_k = terms.sum(axis=2)
-        top = log_k.max(axis=1, keepdims=True)
-        expected = top[:, 0] + np.log(np.exp(log_k - top).mean(axis=1))
-        assert np.array_equal(kde.log_pdf(x), expected)
-        assert np.array_equal(kde.log_pdf(x), expected)  # the tables, built at the first call, are reused
+        expected = np.multiply.reduce(kernel_terms(kde, x), axis=2).sum(axis=1) / n
+        assert np.array_equal(kde.pdf(x), expected)
+        assert np.array_equal(kde.pdf(x), expected)  # the tables, built at the first call, are reused
+
+
+def test_the_models_ratio_is_the_good_density_over_the_bad_one() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        c, d = int(rng.integers(2, 7)), int(rng.integers(1, 8))
+        good = CategoricalKDE(rng.integers(c, size=(int(rng.integers(d + 1, 20)), d)), c, 1e-3)
+        bad = CategoricalKDE(rng.integers(c, size=(int(rng.integers(d + 1, 90)), d)), c, 1e-3)
+        x = rng.integers(c, size=(64, d))
+        model = RungModel(good, bad, b"", b"")
+        assert np.array_equal(model.ratio(x), good.pdf(x) / bad.pdf(x))
+
+
+def test_a_uniform_column_weighs_every_category_exactly_alike() -> None:
+    """Column 0 holds every category equally often in both KDEs, so its bandwidth is the uniform
+    kernel's: candidates that differ only there have the same density and ratio, bit for bit, and the
+    argmax takes the first (1 - 0.8 and 0.8 / 4 differ in their last bit; used as they are, they
+    would rank such candidates). Column 2 is not uniform, and there the category matters."""
+    rng = np.random.default_rng(5)
+
+    def data(n: int) -> np.ndarray:
+        return np.column_stack(
+            [np.tile(np.arange(5), n // 5), rng.integers(5, size=n), rng.integers(2, size=n)]
+        )
+
+    good, bad = CategoricalKDE(data(20), 5, 1e-3), CategoricalKDE(data(60), 5, 1e-3)
+    assert good.bw[0] == bad.bw[0] == 0.8 and good.bw[2] < 0.8
+    x = np.array([[v, 1, 0] for v in range(5)])
+    assert len(set(good.pdf(x).tolist())) == 1
+    ratio = RungModel(good, bad, b"", b"").ratio(x)
+    assert len(set(ratio.tolist())) == 1 and np.argmax(ratio) == 0
+    assert good.pdf(np.array([[0, 1, 0]]))[0] > good.pdf(np.array([[0, 1, 4]]))[0]  # 4 is never seen there
