@@ -49,7 +49,10 @@ class Bananas(BaseStrategy):
     and Adam this only moves the network's starting point to the mean); 'mape' is the official loss
     |(f - 4.5) / (y - 4.5) - 1| written as an MAE weighted by 1 / (y - 4.5) on those standardized
     targets; the suite's path encoding drops routes through `none` (84 columns instead of 155, same
-    information); when no unseen mutant exists (tiny spaces) unseen random archs are used, and once
+    information); the official code's default predictor encoding is not that full one but
+    `trunc_path`, cut at 30 columns on NAS-Bench-201: the direct edge's op and the two-edge routes,
+    so the op on edge 1->2, which only the three-edge route crosses, is invisible to its predictor
+    (not reproduced: the suite encodes every route); when no unseen mutant exists (tiny spaces) unseen random archs are used, and once
     the space is exhausted evaluated archs may be proposed again.
 
     The ensemble (`strategies.mlp_ensemble`) is trained as one batched float32 model, Keras' default
