@@ -81,6 +81,23 @@ DATASET_HELP = "cifar10-valid, cifar100 or ImageNet16-120 (default cifar10-valid
 SEED_HELP = "seed of the arch choice, data subset and training (default 0)"
 
 
+def add_run_arguments(parser: Any, name: str, store_help: str, *, trains: bool = True) -> None:
+    """The options every `validate` command ends with: --jobs and the executor where it trains, --seed,
+    --out (default results/validate-NAME) and --store."""
+    if trains:
+        parser.add_argument(
+            "--jobs", type=integer, default=2, help="parallel CPU trainings, one thread each (default 2)"
+        )
+        # the CLI is fully imported when it builds its parser
+        from nasbench_suite.cli.common import add_executor_arguments
+
+        add_executor_arguments(parser)
+    parser.add_argument("--seed", type=integer, default=0, help=SEED_HELP)
+    out = f"results/validate-{name}"
+    parser.add_argument("--out", default=out, help=f"where results go (default {out})")
+    parser.add_argument("--store", help=store_help)
+
+
 def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     v = sub.add_parser("validate", help="check the table against live training")
     vsub = v.add_subparsers(dest="validate_command", required=True, parser_class=parser_class)
@@ -100,18 +117,7 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     add_scale_arguments(live)
     live.add_argument("--epochs", type=integer, help="schedule length (cpu profile default 4, gpu 12)")
     add_data_arguments(live)
-    live.add_argument(
-        "--jobs", type=integer, default=2, help="parallel CPU trainings, one thread each (default 2)"
-    )
-    # the CLI is fully imported when it builds its parser
-    from nasbench_suite.cli.common import add_executor_arguments
-
-    add_executor_arguments(live)
-    live.add_argument("--seed", type=integer, default=0, help=SEED_HELP)
-    live.add_argument(
-        "--out", default="results/validate-live", help="where results go (default results/validate-live)"
-    )
-    live.add_argument("--store", help=store_help)
+    add_run_arguments(live, "live", store_help)
     live.set_defaults(func=cmd_validate_live)
 
     pipe = vsub.add_parser("pipeline", help="search on the table, retrain the found arch live beside ResNet")
@@ -130,17 +136,7 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
         help="cpu: small network and subset; gpu: NAS-Bench-201's scale (default cpu)",
     )
     add_data_arguments(pipe)
-    pipe.add_argument(
-        "--jobs", type=integer, default=2, help="parallel CPU trainings, one thread each (default 2)"
-    )
-    add_executor_arguments(pipe)
-    pipe.add_argument("--seed", type=integer, default=0, help=SEED_HELP)
-    pipe.add_argument(
-        "--out",
-        default="results/validate-pipeline",
-        help="where results go (default results/validate-pipeline)",
-    )
-    pipe.add_argument("--store", help=store_help)
+    add_run_arguments(pipe, "pipeline", store_help)
     from nasbench_suite.cli.common import (
         add_strategy_module,  # the CLI is fully imported when it builds its parser
     )
@@ -153,13 +149,7 @@ def register_validate(sub: Any, store_help: str, parser_class: type) -> None:
     prox.add_argument("--batch", type=integer, default=64, help="minibatch size (default 64)")
     prox.add_argument("--proxies", help="comma-separated subset of the proxies (default all)")
     add_data_arguments(prox, device=False)  # proxies score on the CPU
-    prox.add_argument("--seed", type=integer, default=0, help=SEED_HELP)
-    prox.add_argument(
-        "--out",
-        default="results/validate-proxies",
-        help="where results go (default results/validate-proxies)",
-    )
-    prox.add_argument("--store", help=store_help)
+    add_run_arguments(prox, "proxies", store_help, trains=False)
     prox.set_defaults(func=cmd_validate_proxies)
 
 
