@@ -39,6 +39,7 @@ from nasbench_suite.analysis.html_report import (
     _ROW_COLUMNS,
     SIMULATED,
     TimeAxis,
+    _caveats,
     _critical_difference,
     _e,
     _exporter,
@@ -47,20 +48,19 @@ from nasbench_suite.analysis.html_report import (
     _meta_table,
     _no_progress,
     _page,
-    _paper_figures,
     _pareto,
     _pm,
+    _report_sections,
     _Section,
     _setup_items,
-    _significance,
     _stamp,
     _write_page,
+    check_n_boot,
     check_store_matches,
 )
 from nasbench_suite.analysis.html_report import (
     _curves_sections as curves_sections,
 )
-from nasbench_suite.analysis.significance import significance
 from nasbench_suite.errors import ConfigError
 from nasbench_suite.results import load_rows
 from nasbench_suite.store import Store
@@ -174,6 +174,18 @@ def _critical_difference_or_why(
     )
 
 
+def _pareto_of(
+    sources: Sequence[Source], own_rows: Sequence[pd.DataFrame], store: Store, export: Export | None
+) -> _Section | None:
+    """Every constrained directory's Pareto fronts under its own heading, or None where none is."""
+    parts = [
+        f"<h3>{_e(s.label)} {_e(s.directory)}</h3>\n{section.body}"
+        for s, r in zip(sources, own_rows, strict=True)
+        if (section := _pareto(r, s.spec, store, export=export)) is not None
+    ]
+    return _Section("pareto", "Pareto fronts", "\n".join(parts)) if parts else None
+
+
 def build_combined_html(
     sources: Sequence[Source],
     store: Store,
@@ -188,8 +200,7 @@ def build_combined_html(
     """The report of several results directories (`analysis.combined.load_sources`) as one
     self-contained page. `store` must hold the data each directory ran on unless `check_data` is False;
     `seed` seeds the bootstrap bands and CIs; `export(fig, alt)` as in `html_report.build_html`."""
-    if not (isinstance(n_boot, int) and n_boot >= 1):
-        raise ConfigError(f"n_boot must be an integer >= 1, but got {n_boot!r}")
+    check_n_boot(n_boot)
     if len(sources) < 2:
         raise ConfigError(f"a combined report needs at least 2 directories, got {len(sources)}")
     time_axis = time_axis_of(sources)
@@ -213,42 +224,27 @@ def build_combined_html(
     setup, setup_notes = _setup(sources, store)
     final, final_notes = _final_performance(rows, store, strategies=order)
     progress("tables", total)
-    warn = "".join(f'<p class="warn">{_e(n)}</p>' for n in [*setup_notes, *final_notes])
-    caveat_items = "".join(f"<li>{_e(n)}</li>" for n in notes_of(sources))
-    sections = [
+    head = [
         setup,
-        _Section("caveats", "Caveats", warn + f'<ul class="caveats">{caveat_items}</ul>'),
+        _caveats([*setup_notes, *final_notes], notes_of(sources)),
         _summary(sources),
         final,
         *curves_sections(timed, runs, store, rng, n_boot, export=export, time_axis=time_axis),
     ]
-    progress("anytime figures", total)
-    if len(order) >= 2:
-        sections.append(_critical_difference_or_why(sources, runs, export))
-        progress("critical difference", total)
-    report = significance(runs, seed=seed)
-    progress("tests", total)
-    sections.append(_paper_figures(rows, runs, store, report, export=export))
-    progress("paper figures", total)
-    pareto = [
-        (s, section)
-        for s, r in zip(sources, own_rows, strict=True)
-        if (section := _pareto(r, s.spec, store, export=export)) is not None
-    ]
-    if pareto:
-        sections.append(
-            _Section(
-                "pareto",
-                "Pareto fronts",
-                "\n".join(
-                    f"<h3>{_e(s.label)} {_e(s.directory)}</h3>\n{section.body}" for s, section in pareto
-                ),
-            )
-        )
-    if constrained:
-        progress("pareto fronts", total)
-    sections.append(_significance(report))
-    progress("page", total)
+    sections = _report_sections(
+        head,
+        runs,
+        rows,
+        store,
+        seed=seed,
+        export=export,
+        critical_difference=(lambda: _critical_difference_or_why(sources, runs, export))
+        if len(order) >= 2
+        else None,
+        pareto=lambda: _pareto_of(sources, own_rows, store, export),
+        progress=progress,
+        total=total,
+    )
     names = " + ".join(Path(s.directory).resolve().name for s in sources)
     subtitle = f"{len(order)} strategies from {len(sources)} results directories: " + "; ".join(
         f"{s.label} {len(s.strategies)} {FAMILY_WORDS[s.family]}es × {len(s.spec['datasets'])} dataset(s) × "

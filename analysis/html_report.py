@@ -737,8 +737,7 @@ def build_html(
     comparison ran on (same checksum) unless `check_data` is False, in which case the page warns instead.
     `seed` seeds the bootstrap bands and CIs, so the same results give the same page. `export(fig, alt)`,
     if given, is called with every figure before it is embedded (`write_html` uses it to save PNG + SVG)."""
-    if not (isinstance(n_boot, int) and n_boot >= 1):
-        raise ConfigError(f"n_boot must be an integer >= 1, but got {n_boot!r}")
+    check_n_boot(n_boot)
     results_dir = Path(results_dir)
     config, runs, rows = load_results(results_dir)
     if check_data:
@@ -750,30 +749,25 @@ def build_html(
     setup, setup_notes = _setup(results_dir, config, runs, store)
     final, final_notes = _final_performance(rows, store)
     progress("tables", total)
-    notes = [*setup_notes, *final_notes]
-    caveat_items = "".join(f"<li>{_e(n)}</li>" for n in caveats(runs, config))
-    warn = "".join(f'<p class="warn">{_e(n)}</p>' for n in notes)
-    sections = [
+    head = [
         setup,
-        _Section("caveats", "Caveats", warn + f'<ul class="caveats">{caveat_items}</ul>'),
+        _caveats([*setup_notes, *final_notes], caveats(runs, config)),
         _summary(runs),
         final,
         *_curves_sections(rows, runs, store, rng, n_boot, export=export),
     ]
-    progress("anytime figures", total)
-    if ranked:
-        sections.append(_critical_difference(runs, export=export))
-        progress("critical difference", total)
-    report = significance(runs, seed=seed)
-    progress("tests", total)
-    sections.append(_paper_figures(rows, runs, store, report, export=export))
-    progress("paper figures", total)
-    pareto = _pareto(rows, spec, store, export=export)
-    if pareto is not None:
-        sections.append(pareto)
-        progress("pareto fronts", total)
-    sections.append(_significance(report))
-    progress("page", total)
+    sections = _report_sections(
+        head,
+        runs,
+        rows,
+        store,
+        seed=seed,
+        export=export,
+        critical_difference=(lambda: _critical_difference(runs, export=export)) if ranked else None,
+        pareto=lambda: _pareto(rows, spec, store, export=export),
+        progress=progress,
+        total=total,
+    )
 
     title = f"nasbench-suite comparison: {results_dir.resolve().name}"
     subtitle = (
@@ -785,6 +779,52 @@ def build_html(
         f"written by nasbench-suite {config.get('suite_version', 'unknown')})"
     )
     return _page(title, subtitle, sections, footer)
+
+
+def check_n_boot(n_boot: object) -> None:
+    if not (isinstance(n_boot, int) and n_boot >= 1):
+        raise ConfigError(f"n_boot must be an integer >= 1, but got {n_boot!r}")
+
+
+def _caveats(notes: Sequence[str], items: Sequence[str]) -> _Section:
+    """Warnings about the data (`notes`) over the list of the comparison's caveats."""
+    warn = "".join(f'<p class="warn">{_e(n)}</p>' for n in notes)
+    listed = "".join(f"<li>{_e(item)}</li>" for item in items)
+    return _Section("caveats", "Caveats", warn + f'<ul class="caveats">{listed}</ul>')
+
+
+def _report_sections(
+    head: Sequence[_Section],
+    runs: pd.DataFrame,
+    rows: pd.DataFrame,
+    store: Store,
+    *,
+    seed: int,
+    export: Export | None,
+    critical_difference: Callable[[], _Section] | None,
+    pareto: Callable[[], _Section | None],
+    progress: Progress,
+    total: int,
+) -> list[_Section]:
+    """`head` (setup, caveats, summary, final performance, anytime curves) and the parts every report
+    ends with, in order, `progress` called after each: the critical-difference diagram (where given),
+    the paper figures, the Pareto fronts (where `pareto` gives any) and the significance tests."""
+    sections = list(head)
+    progress("anytime figures", total)
+    if critical_difference is not None:
+        sections.append(critical_difference())
+        progress("critical difference", total)
+    report = significance(runs, seed=seed)
+    progress("tests", total)
+    sections.append(_paper_figures(rows, runs, store, report, export=export))
+    progress("paper figures", total)
+    fronts = pareto()
+    if fronts is not None:
+        sections.append(fronts)
+        progress("pareto fronts", total)
+    sections.append(_significance(report))
+    progress("page", total)
+    return sections
 
 
 def check_store_matches(store: Store, config: Mapping[str, Any], results_dir: Path | str) -> None:
