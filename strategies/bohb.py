@@ -141,7 +141,7 @@ class BOHB(Hyperband):
     continuous ones and redraws categories uniformly with probability bw). As in statsmodels, l(x) and
     g(x) are means of products of kernel weights, not sums of their logs; a uniform column weighs
     every category exactly alike, so candidates that differ only there tie, and the first one drawn is
-    proposed. min_bandwidth must keep a product of n_edges weights a normal float (1e-51 for
+    proposed. min_bandwidth must keep a product of n_edges weights a normal float (2.1e-51 for
     NAS-Bench-201; statsmodels has no such floor, hpbandster's default is 1e-3).
     """
 
