@@ -9,9 +9,10 @@ which is concave on [0, (c-1)/c]. `loo_bandwidths` finds its maximum exactly (to
 safeguarded Newton steps on L' over at most c terms, and remembers it by the column's sorted counts
 (BOHB refits its KDEs after every result, and columns' counts repeat from one fit to the next).
 
-Written here rather than taken from statsmodels (`KDEMultivariate(bw='cv_ml')`): statsmodels maximises
-the same likelihood over all columns at once with a general-purpose optimizer (Nelder-Mead over the
-n x n leave-one-out sums), where the counts make each column a root of at most c terms.
+Written here rather than taken from statsmodels: its `KDEMultivariate(bw='cv_ml')` maximises the
+leave-one-out likelihood of the product kernel over all columns jointly, by Nelder-Mead with an n x n
+sum at every evaluation; BOHB's KDE takes the likelihood column by column (`bohb.CategoricalKDE`),
+where the counts make each column's maximum the root of a sum of at most c terms.
 """
 
 from __future__ import annotations
