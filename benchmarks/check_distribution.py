@@ -21,6 +21,12 @@ from pathlib import Path
 import numpy as np
 from trees import run_probe
 
+from nasbench_suite import strategies
+from nasbench_suite.budget import Budget, BudgetKind
+from nasbench_suite.errors import SuiteError
+from nasbench_suite.runner import ComparisonSpec, table_oracle
+from nasbench_suite.store import Store
+
 # Runs inside the measured tree; prints one JSON line.
 PROBE = r"""
 import json, sys
@@ -49,6 +55,28 @@ def mean_se(x: np.ndarray) -> tuple[float, float]:
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
 
 
+def check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """One line and exit 2 for what would otherwise fail inside the probes: runs, the JSON, the
+    strategy, its hyperparameters, the dataset (checked against this checkout and its store)."""
+    if args.runs < 2:
+        parser.error(f"--runs must be at least 2 (a standard error needs two), got {args.runs}")
+    try:
+        hparams = json.loads(args.hparams)
+    except json.JSONDecodeError as e:
+        parser.error(f"--hparams must be JSON, got {args.hparams!r} ({e.msg})")
+    if not isinstance(hparams, dict):
+        parser.error(f"--hparams must be a JSON object, got {args.hparams!r}")
+    try:
+        store = Store(args.store)
+        spec = ComparisonSpec(
+            (args.strategy,), (args.dataset,), args.runs, Budget(BudgetKind.SECONDS, args.seconds), seed=0
+        )
+        problem = table_oracle(store, spec, args.dataset, np.random.default_rng(0)).problem
+        strategies.check_hyperparameters(args.strategy, problem, hparams)
+    except SuiteError as e:
+        parser.error(str(e))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--strategy", required=True)
@@ -59,10 +87,7 @@ def main() -> None:
     parser.add_argument("--store", default="data/store")
     parser.add_argument("--baseline", default=os.environ.get("NASBENCH_SUITE_BASELINE", "/tmp/oldwt/base"))
     args = parser.parse_args()
-    try:
-        json.loads(args.hparams)
-    except json.JSONDecodeError as e:
-        parser.error(f"--hparams must be JSON, got {args.hparams!r} ({e.msg})")
+    check(args, parser)
     store = str(Path(args.store).resolve())
     probe_args = [store, args.strategy, str(args.runs), args.hparams, args.dataset, str(args.seconds)]
     before = run_probe(Path(args.baseline), PROBE, probe_args)
